@@ -1,0 +1,112 @@
+//! The TOML config file of each server. `trireme up` writes them; each server's binary reads
+//! one with `--config FILE` and validates it into its typed runtime config. Every server writes
+//! `ready_file` (JSON [`ReadyFile`], atomically) once it is listening, so a supervisor or test
+//! learns the port it bound without sleeping.
+
+use crate::ids::{ChunkserverId, NodeId};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// What a server writes to its `ready_file` once it serves requests.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadyFile {
+    /// The address it actually bound (useful with port 0).
+    pub addr: String,
+    pub pid: u32,
+}
+
+/// Settings every server shares.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterSettings {
+    /// The cluster's id; internal requests from another cluster are refused.
+    pub cluster_id: String,
+    /// Shared secret authenticating every internal request.
+    pub secret: String,
+}
+
+/// `trireme-meta --config FILE`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetaConfigFile {
+    pub cluster: ClusterSettings,
+    /// This node's Raft id, unique in the cluster.
+    pub node_id: NodeId,
+    /// Address to listen on for Raft and metadata RPC, e.g. "127.0.0.1:0".
+    pub listen: String,
+    /// RocksDB directory (log and state machine).
+    pub data_dir: PathBuf,
+    #[serde(default)]
+    pub ready_file: Option<PathBuf>,
+    /// A chunkserver without a heartbeat for this long is treated as down (ms).
+    #[serde(default = "default_chunkserver_timeout_ms")]
+    pub chunkserver_timeout_ms: u64,
+    /// Raft heartbeat interval (ms); election timeouts are 3-6x this.
+    #[serde(default = "default_raft_heartbeat_ms")]
+    pub raft_heartbeat_ms: u64,
+    /// Build a snapshot (and purge the log) after this many applied entries.
+    #[serde(default = "default_snapshot_logs")]
+    pub snapshot_every_logs: u64,
+}
+
+fn default_chunkserver_timeout_ms() -> u64 {
+    10_000
+}
+fn default_raft_heartbeat_ms() -> u64 {
+    250
+}
+fn default_snapshot_logs() -> u64 {
+    10_000
+}
+
+/// `trireme-chunkserver --config FILE`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkserverConfigFile {
+    pub cluster: ClusterSettings,
+    pub id: ChunkserverId,
+    /// Address to listen on for chunk data RPC, e.g. "127.0.0.1:0".
+    pub listen: String,
+    /// Meta-server RPC addresses (any member; the client finds the leader).
+    pub meta: Vec<String>,
+    /// Data directories, one per disk. An empty directory is formatted with a new identity.
+    pub disks: Vec<PathBuf>,
+    #[serde(default)]
+    pub ready_file: Option<PathBuf>,
+    #[serde(default = "default_heartbeat_ms")]
+    pub heartbeat_ms: u64,
+}
+
+fn default_heartbeat_ms() -> u64 {
+    1000
+}
+
+/// `trireme-gateway --config FILE`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayConfigFile {
+    pub cluster: ClusterSettings,
+    /// Address for the S3 endpoint, e.g. "127.0.0.1:9000".
+    pub listen: String,
+    pub meta: Vec<String>,
+    /// Region name reported by GetBucketLocation; any region is accepted in signatures.
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// Base domain for virtual-hosted-style requests (`bucket.DOMAIN`), if any.
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// Chunk size in bytes.
+    #[serde(default = "default_chunk_size")]
+    pub chunk_size: u64,
+    /// Replicas per chunk.
+    #[serde(default = "default_replicas")]
+    pub replicas: u32,
+    #[serde(default)]
+    pub ready_file: Option<PathBuf>,
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+fn default_chunk_size() -> u64 {
+    4 * 1024 * 1024
+}
+fn default_replicas() -> u32 {
+    3
+}

@@ -1,0 +1,311 @@
+//! Metadata RPCs served by every meta-server at `POST /v1/meta/...`. Requests marked `leader`
+//! are answered by the Raft leader only; a follower answers `NotLeader` with the leader's
+//! address and the client (trireme-client) retries there. Reads marked `leader` are
+//! linearizable (`ensure_linearizable` before reading).
+
+use crate::ids::{ChunkId, ChunkserverId, DiskId, NodeId};
+use crate::object::{ObjectRecord, Replica};
+use crate::rpc;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+// ---------------------------------------------------------------- cluster
+
+/// Forms a new cluster with these voters (node id -> RPC address). Sent to one uninitialised
+/// node; `AlreadyInitialized` if it already has a membership.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InitCluster {
+    pub members: BTreeMap<NodeId, String>,
+}
+rpc!(InitCluster => Empty, "/v1/meta/init", any);
+
+/// An empty response.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Empty {}
+
+/// This node's view of the Raft group. Answered by any node (not linearizable).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ClusterStatus {}
+rpc!(ClusterStatus => ClusterStatusResponse, "/v1/meta/status", any);
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ClusterStatusResponse {
+    pub cluster_id: String,
+    pub node_id: NodeId,
+    pub leader: Option<NodeId>,
+    pub term: u64,
+    pub last_log_index: Option<u64>,
+    pub last_applied: Option<u64>,
+    pub members: Vec<MemberInfo>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MemberInfo {
+    pub id: NodeId,
+    pub addr: String,
+    pub voter: bool,
+    /// On the leader: the last log index known replicated to this member.
+    pub matched_index: Option<u64>,
+}
+
+// ---------------------------------------------------------------- buckets
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketInfo {
+    pub name: String,
+    /// Access key id of the owner.
+    pub owner: String,
+    pub created_ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CreateBucket {
+    pub name: String,
+    pub owner: String,
+}
+rpc!(CreateBucket => BucketInfo, "/v1/meta/create_bucket", leader);
+
+/// Deletes a bucket; `BucketNotEmpty` unless it holds no objects.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeleteBucket {
+    pub name: String,
+}
+rpc!(DeleteBucket => Empty, "/v1/meta/delete_bucket", leader);
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GetBucket {
+    pub name: String,
+}
+rpc!(GetBucket => BucketInfo, "/v1/meta/get_bucket", leader);
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ListBuckets {}
+rpc!(ListBuckets => ListBucketsResponse, "/v1/meta/list_buckets", leader);
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ListBucketsResponse {
+    pub buckets: Vec<BucketInfo>,
+}
+
+// ---------------------------------------------------------------- objects
+
+/// Commits an object record, replacing any previous version of the key. The leader stamps
+/// `last_modified_ms`. Answered only after the Raft entry is committed and applied.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CommitObject {
+    pub bucket: String,
+    pub key: String,
+    pub object: ObjectRecord,
+}
+rpc!(CommitObject => CommitObjectResponse, "/v1/meta/commit_object", leader);
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CommitObjectResponse {
+    pub last_modified_ms: u64,
+}
+
+/// Linearizable read of one object's record, with the addresses of the chunkservers that
+/// hold its replicas.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GetObject {
+    pub bucket: String,
+    pub key: String,
+}
+rpc!(GetObject => GetObjectResponse, "/v1/meta/get_object", leader);
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GetObjectResponse {
+    pub object: ObjectRecord,
+    /// chunkserver id -> data RPC address, for every chunkserver named by a replica.
+    pub chunkservers: BTreeMap<ChunkserverId, String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeleteObject {
+    pub bucket: String,
+    pub key: String,
+}
+rpc!(DeleteObject => DeleteObjectResponse, "/v1/meta/delete_object", leader);
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeleteObjectResponse {
+    pub existed: bool,
+}
+
+/// One page of a bucket listing, in key (byte) order.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ListObjects {
+    pub bucket: String,
+    #[serde(default)]
+    pub prefix: String,
+    #[serde(default)]
+    pub delimiter: Option<String>,
+    /// List keys strictly after this one (S3 StartAfter / Marker).
+    #[serde(default)]
+    pub start_after: Option<String>,
+    /// Resume after the last entry of a previous page (`next_marker`): skips that key, or
+    /// every key under it if it was a common prefix.
+    #[serde(default)]
+    pub continue_after: Option<String>,
+    /// 0..=1000; the server clamps larger values to 1000.
+    pub max_keys: u32,
+}
+rpc!(ListObjects => ListObjectsResponse, "/v1/meta/list_objects", leader);
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectSummary {
+    pub key: String,
+    pub size: u64,
+    pub etag: String,
+    pub last_modified_ms: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ListObjectsResponse {
+    pub objects: Vec<ObjectSummary>,
+    pub common_prefixes: Vec<String>,
+    pub is_truncated: bool,
+    /// When truncated: the last key or common prefix returned; pass as `continue_after`.
+    pub next_marker: Option<String>,
+}
+
+// ---------------------------------------------------------------- access keys
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessKeyInfo {
+    pub access_key: String,
+    /// Present in `GetAccessKey` and `CreateAccessKey` answers, absent in listings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_key: Option<String>,
+    pub name: String,
+    pub created_ms: u64,
+}
+
+/// Creates an access key. Without `access_key`/`secret_key` the leader generates them.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct CreateAccessKey {
+    pub name: String,
+    #[serde(default)]
+    pub access_key: Option<String>,
+    #[serde(default)]
+    pub secret_key: Option<String>,
+}
+rpc!(CreateAccessKey => AccessKeyInfo, "/v1/meta/create_key", leader);
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GetAccessKey {
+    pub access_key: String,
+}
+rpc!(GetAccessKey => AccessKeyInfo, "/v1/meta/get_key", leader);
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ListAccessKeys {}
+rpc!(ListAccessKeys => ListAccessKeysResponse, "/v1/meta/list_keys", leader);
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ListAccessKeysResponse {
+    pub keys: Vec<AccessKeyInfo>,
+}
+
+// ---------------------------------------------------------------- placement
+
+/// Asks the leader where to write new chunks. No Raft write: chunk ids are random and a
+/// chunk becomes known to the metadata only when an object naming it commits.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AllocateChunks {
+    pub count: u32,
+    /// Replicas per chunk (3 in production).
+    pub replicas: u32,
+    /// Chunkservers not to use (e.g. one that just failed a write).
+    #[serde(default)]
+    pub exclude: Vec<ChunkserverId>,
+}
+rpc!(AllocateChunks => AllocateChunksResponse, "/v1/meta/allocate_chunks", leader);
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AllocateChunksResponse {
+    pub chunks: Vec<ChunkPlacement>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ChunkPlacement {
+    pub id: ChunkId,
+    /// One target per replica, each on a different chunkserver.
+    pub targets: Vec<ReplicaTarget>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaTarget {
+    pub replica: Replica,
+    /// The chunkserver's data RPC address.
+    pub addr: String,
+}
+
+/// A replica that failed a read (I/O error, digest mismatch). Recorded for repair.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReportBadReplica {
+    pub chunk: ChunkId,
+    pub replica: Replica,
+    pub reason: String,
+}
+rpc!(ReportBadReplica => Empty, "/v1/meta/report_bad_replica", leader);
+
+// ---------------------------------------------------------------- chunkservers
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiskState {
+    Healthy,
+    Suspect,
+    Failed,
+    Draining,
+    Offline,
+}
+
+/// One disk as its chunkserver reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskReport {
+    pub disk_id: DiskId,
+    pub path: String,
+    pub state: DiskState,
+    pub capacity_bytes: u64,
+    pub free_bytes: u64,
+    /// Bytes in chunk files.
+    pub used_bytes: u64,
+    pub chunk_count: u64,
+}
+
+/// Sent by each chunkserver to the leader every heartbeat interval.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Heartbeat {
+    pub chunkserver: ChunkserverId,
+    /// The chunkserver's data RPC address.
+    pub addr: String,
+    pub disks: Vec<DiskReport>,
+}
+rpc!(Heartbeat => HeartbeatResponse, "/v1/meta/heartbeat", leader);
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HeartbeatResponse {
+    pub cluster_id: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ListChunkservers {}
+rpc!(ListChunkservers => ListChunkserversResponse, "/v1/meta/list_chunkservers", leader);
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ListChunkserversResponse {
+    pub chunkservers: Vec<ChunkserverInfo>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ChunkserverInfo {
+    pub id: ChunkserverId,
+    pub addr: String,
+    /// Heartbeat seen within the liveness timeout.
+    pub alive: bool,
+    /// Milliseconds since the last heartbeat this leader saw (None: none since it became leader).
+    pub last_heartbeat_ms_ago: Option<u64>,
+    pub disks: Vec<DiskReport>,
+}
