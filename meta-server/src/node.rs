@@ -1,0 +1,128 @@
+//! [`MetaNode`]: one meta-server's Raft handle, state machine reader and leader soft state.
+
+use crate::config::MetaConfig;
+use crate::error::{MetaError, MetaResult};
+use crate::store::read::Reader;
+use crate::types::{Command, CommandResult, NodeId, Raft};
+use openraft::ServerState;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use trireme_api::ids::ChunkserverId;
+use trireme_api::meta::DiskReport;
+use trireme_api::ApiError;
+
+/// What the leader last heard from a chunkserver. Soft state: rebuilt from heartbeats after a
+/// leader change, never replicated.
+#[derive(Clone, Debug)]
+pub struct HeartbeatState {
+    pub last_seen: Instant,
+    pub addr: String,
+    pub disks: Vec<DiskReport>,
+}
+
+pub struct MetaNode {
+    pub id: NodeId,
+    pub config: MetaConfig,
+    pub raft: Raft,
+    pub reader: Reader,
+    pub heartbeats: Mutex<HashMap<ChunkserverId, HeartbeatState>>,
+    /// When this node last became leader (None while it is not leader).
+    pub leader_since: Mutex<Option<Instant>>,
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl MetaNode {
+    pub fn new(config: MetaConfig, raft: Raft, reader: Reader) -> Self {
+        MetaNode {
+            id: config.node_id,
+            config,
+            raft,
+            reader,
+            heartbeats: Mutex::new(HashMap::new()),
+            leader_since: Mutex::new(None),
+        }
+    }
+
+    /// Proposes a command and waits until it is committed and applied. A command the state
+    /// machine refused comes back as its [`ApiError`].
+    pub async fn write(&self, cmd: Command) -> MetaResult<CommandResult> {
+        let resp = self.raft.client_write(cmd).await?;
+        match resp.data {
+            CommandResult::Refused(e) => Err(MetaError::Api(e)),
+            other => Ok(other),
+        }
+    }
+
+    /// Makes the following state machine read linearizable (ReadIndex through a quorum).
+    pub async fn linearizable(&self) -> MetaResult<()> {
+        self.raft.ensure_linearizable().await?;
+        Ok(())
+    }
+
+    /// Fails with `NotLeader` unless this node currently believes it is the leader. For
+    /// leader-only requests that neither write nor read replicated state (placement, heartbeats).
+    pub fn require_leader(&self) -> MetaResult<()> {
+        let m = self.raft.metrics().borrow().clone();
+        if m.state == ServerState::Leader {
+            return Ok(());
+        }
+        let leader_addr = m.current_leader.and_then(|l| {
+            m.membership_config
+                .membership()
+                .get_node(&l)
+                .map(|n| n.addr.clone())
+        });
+        Err(MetaError::NotLeader { leader_addr })
+    }
+
+    /// Keeps `leader_since` current; runs until the Raft metrics channel closes.
+    pub async fn watch_leadership(&self) {
+        let mut rx = self.raft.metrics();
+        loop {
+            let is_leader = rx.borrow().state == ServerState::Leader;
+            {
+                let mut since = lock(&self.leader_since);
+                match (is_leader, since.is_some()) {
+                    (true, false) => *since = Some(Instant::now()),
+                    (false, true) => *since = None,
+                    _ => {}
+                }
+            }
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Whether a chunkserver last heard from at `last_seen` counts as alive.
+    pub fn is_alive(&self, last_seen: Instant) -> bool {
+        last_seen.elapsed() < self.config.chunkserver_timeout
+    }
+
+    /// True during the first few heartbeat intervals of this node's leadership, while the
+    /// chunkservers' heartbeats have not all reached it yet.
+    pub fn newly_elected(&self) -> bool {
+        let grace = self
+            .config
+            .chunkserver_timeout
+            .min(std::time::Duration::from_secs(5));
+        lock(&self.leader_since).is_some_and(|s| s.elapsed() < grace)
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ApiError::internal(e.to_string())
+    }
+}

@@ -1,0 +1,141 @@
+//! Chunkservers: heartbeats (soft liveness, registration through Raft when identity or disks
+//! change), listing, chunk placement and bad-replica reports.
+
+use super::placement::{place, Candidate};
+use super::Serve;
+use crate::error::MetaResult;
+use crate::node::{lock, HeartbeatState, MetaNode};
+use crate::types::{ChunkserverRecord, Command, DiskRecord};
+use std::time::Instant;
+use trireme_api::ids::ChunkId;
+use trireme_api::meta::{
+    AllocateChunks, AllocateChunksResponse, ChunkPlacement, ChunkserverInfo, Empty, Heartbeat,
+    HeartbeatResponse, ListChunkservers, ListChunkserversResponse, ReportBadReplica,
+};
+use trireme_api::{ApiError, ErrorCode};
+
+/// The most chunks one AllocateChunks may ask for.
+const MAX_ALLOCATE: u32 = 1024;
+
+impl Serve<Heartbeat> for MetaNode {
+    async fn serve(&self, req: Heartbeat) -> MetaResult<HeartbeatResponse> {
+        self.require_leader()?;
+        let record = ChunkserverRecord {
+            id: req.chunkserver,
+            addr: req.addr.clone(),
+            disks: req
+                .disks
+                .iter()
+                .map(|d| DiskRecord {
+                    disk_id: d.disk_id.clone(),
+                    path: d.path.clone(),
+                })
+                .collect(),
+        };
+        lock(&self.heartbeats).insert(
+            req.chunkserver,
+            HeartbeatState {
+                last_seen: Instant::now(),
+                addr: req.addr,
+                disks: req.disks,
+            },
+        );
+        let known = self
+            .reader
+            .list_chunkservers()?
+            .into_iter()
+            .find(|c| c.id == record.id);
+        if known.as_ref() != Some(&record) {
+            tracing::info!(chunkserver = record.id, addr = %record.addr, "registering chunkserver");
+            self.write(Command::UpsertChunkserver {
+                chunkserver: record,
+            })
+            .await?;
+        }
+        Ok(HeartbeatResponse {
+            cluster_id: self.config.cluster.cluster_id.clone(),
+        })
+    }
+}
+
+impl Serve<ListChunkservers> for MetaNode {
+    async fn serve(&self, _req: ListChunkservers) -> MetaResult<ListChunkserversResponse> {
+        self.require_leader()?;
+        let records = self.reader.list_chunkservers()?;
+        let hb = lock(&self.heartbeats).clone();
+        let chunkservers = records
+            .into_iter()
+            .map(|r| {
+                let state = hb.get(&r.id);
+                ChunkserverInfo {
+                    id: r.id,
+                    addr: state.map(|s| s.addr.clone()).unwrap_or(r.addr),
+                    alive: state.is_some_and(|s| self.is_alive(s.last_seen)),
+                    last_heartbeat_ms_ago: state.map(|s| s.last_seen.elapsed().as_millis() as u64),
+                    disks: state.map(|s| s.disks.clone()).unwrap_or_default(),
+                }
+            })
+            .collect();
+        Ok(ListChunkserversResponse { chunkservers })
+    }
+}
+
+impl Serve<AllocateChunks> for MetaNode {
+    async fn serve(&self, req: AllocateChunks) -> MetaResult<AllocateChunksResponse> {
+        self.require_leader()?;
+        if req.count == 0 || req.count > MAX_ALLOCATE || req.replicas == 0 {
+            return Err(ApiError::invalid(format!(
+                "count must be 1..={MAX_ALLOCATE}, replicas >= 1"
+            ))
+            .into());
+        }
+        let candidates: Vec<Candidate> = lock(&self.heartbeats)
+            .iter()
+            .filter(|(_, s)| self.is_alive(s.last_seen))
+            .map(|(id, s)| Candidate {
+                id: *id,
+                addr: s.addr.clone(),
+                disks: s.disks.clone(),
+            })
+            .collect();
+        let mut rng = rand::thread_rng();
+        let mut chunks = Vec::with_capacity(req.count as usize);
+        for _ in 0..req.count {
+            let targets = place(&candidates, req.replicas as usize, &req.exclude, &mut rng)
+                .ok_or_else(|| {
+                    // A new leader learns chunkservers from their next heartbeats: until they have
+                    // had time to arrive, say "retry" rather than "no capacity".
+                    let code = if self.newly_elected() {
+                        ErrorCode::Unavailable
+                    } else {
+                        ErrorCode::InsufficientCapacity
+                    };
+                    ApiError::new(
+                        code,
+                        format!(
+                        "need {} chunkservers with a healthy disk with room, {} alive and eligible",
+                        req.replicas,
+                        candidates.len()
+                    ),
+                    )
+                })?;
+            let id = ChunkId::from_u128(rand::Rng::gen(&mut rng));
+            chunks.push(ChunkPlacement { id, targets });
+        }
+        Ok(AllocateChunksResponse { chunks })
+    }
+}
+
+impl Serve<ReportBadReplica> for MetaNode {
+    async fn serve(&self, req: ReportBadReplica) -> MetaResult<Empty> {
+        self.require_leader()?;
+        tracing::warn!(
+            chunk = %req.chunk,
+            chunkserver = req.replica.chunkserver,
+            disk = %req.replica.disk,
+            reason = %req.reason,
+            "bad replica reported"
+        );
+        Ok(Empty {})
+    }
+}

@@ -1,0 +1,18 @@
+//! The metadata RPCs, one file per family. Each request type gets an `impl Serve<R> for
+//! MetaNode`; the HTTP layer routes `R::PATH` to it.
+
+pub mod bucket;
+pub mod chunkserver;
+pub mod cluster;
+pub mod keys;
+pub mod object;
+pub mod placement;
+
+use crate::error::MetaResult;
+use std::future::Future;
+use trireme_api::Rpc;
+
+/// Serving one typed request.
+pub trait Serve<R: Rpc> {
+    fn serve(&self, req: R) -> impl Future<Output = MetaResult<R::Response>> + Send;
+}

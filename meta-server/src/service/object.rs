@@ -1,0 +1,106 @@
+//! Objects: commit, get, delete, list.
+
+use super::Serve;
+use crate::error::MetaResult;
+use crate::node::{now_ms, MetaNode};
+use crate::types::{Command, CommandResult};
+use std::collections::BTreeMap;
+use trireme_api::meta::{
+    CommitObject, CommitObjectResponse, DeleteObject, DeleteObjectResponse, GetObject,
+    GetObjectResponse, ListObjects, ListObjectsResponse,
+};
+use trireme_api::{ApiError, ErrorCode};
+
+/// S3's limit on key length, in bytes.
+pub const MAX_KEY_BYTES: usize = 1024;
+
+fn check_key(key: &str) -> Result<(), ApiError> {
+    if key.is_empty() || key.len() > MAX_KEY_BYTES {
+        return Err(ApiError::invalid(format!(
+            "key length {} is not in 1..={MAX_KEY_BYTES}",
+            key.len()
+        )));
+    }
+    Ok(())
+}
+
+impl Serve<CommitObject> for MetaNode {
+    async fn serve(&self, req: CommitObject) -> MetaResult<CommitObjectResponse> {
+        check_key(&req.key)?;
+        let mut object = req.object;
+        object.validate().map_err(ApiError::invalid)?;
+        object.last_modified_ms = now_ms();
+        let last_modified_ms = object.last_modified_ms;
+        self.write(Command::PutObject {
+            bucket: req.bucket,
+            key: req.key,
+            object,
+        })
+        .await?;
+        Ok(CommitObjectResponse { last_modified_ms })
+    }
+}
+
+impl Serve<GetObject> for MetaNode {
+    async fn serve(&self, req: GetObject) -> MetaResult<GetObjectResponse> {
+        self.linearizable().await?;
+        if self.reader.get_bucket(&req.bucket)?.is_none() {
+            return Err(ApiError::new(
+                ErrorCode::NoSuchBucket,
+                format!("no bucket {}", req.bucket),
+            )
+            .into());
+        }
+        let object = self
+            .reader
+            .get_object(&req.bucket, &req.key)?
+            .ok_or_else(|| ApiError::new(ErrorCode::NoSuchKey, format!("no key {}", req.key)))?;
+        let known: BTreeMap<u64, String> = self
+            .reader
+            .list_chunkservers()?
+            .into_iter()
+            .map(|c| (c.id, c.addr))
+            .collect();
+        let mut chunkservers = BTreeMap::new();
+        for chunk in &object.chunks {
+            for r in &chunk.replicas {
+                if let Some(addr) = known.get(&r.chunkserver) {
+                    chunkservers.insert(r.chunkserver, addr.clone());
+                }
+            }
+        }
+        Ok(GetObjectResponse {
+            object,
+            chunkservers,
+        })
+    }
+}
+
+impl Serve<DeleteObject> for MetaNode {
+    async fn serve(&self, req: DeleteObject) -> MetaResult<DeleteObjectResponse> {
+        match self
+            .write(Command::DeleteObject {
+                bucket: req.bucket,
+                key: req.key,
+            })
+            .await?
+        {
+            CommandResult::Deleted { existed } => Ok(DeleteObjectResponse { existed }),
+            other => Err(ApiError::internal(format!("unexpected result {other:?}")).into()),
+        }
+    }
+}
+
+impl Serve<ListObjects> for MetaNode {
+    async fn serve(&self, req: ListObjects) -> MetaResult<ListObjectsResponse> {
+        self.linearizable().await?;
+        if self.reader.get_bucket(&req.bucket)?.is_none() {
+            return Err(ApiError::new(
+                ErrorCode::NoSuchBucket,
+                format!("no bucket {}", req.bucket),
+            )
+            .into());
+        }
+        Ok(self.reader.list_objects(&req)?)
+    }
+}

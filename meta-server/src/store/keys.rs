@@ -1,0 +1,98 @@
+//! Column families and key encodings of the meta-server's RocksDB.
+//!
+//! Object keys are `[len(bucket)][bucket][key]`: all objects of a bucket are one contiguous
+//! range in key order, so listing is a range scan. Raft log keys are big-endian indexes.
+
+pub const CF_LOGS: &str = "raft_logs";
+pub const CF_RAFT: &str = "raft_state";
+pub const CF_SM_META: &str = "sm_meta";
+pub const CF_BUCKETS: &str = "buckets";
+pub const CF_OBJECTS: &str = "objects";
+pub const CF_KEYS: &str = "access_keys";
+pub const CF_CHUNKSERVERS: &str = "chunkservers";
+pub const CF_SNAPSHOT: &str = "snapshot";
+
+/// Column families that make up the state machine (copied into snapshots).
+pub const SM_DATA_CFS: [&str; 4] = [CF_BUCKETS, CF_OBJECTS, CF_KEYS, CF_CHUNKSERVERS];
+
+pub const ALL_CFS: [&str; 8] = [
+    CF_LOGS,
+    CF_RAFT,
+    CF_SM_META,
+    CF_BUCKETS,
+    CF_OBJECTS,
+    CF_KEYS,
+    CF_CHUNKSERVERS,
+    CF_SNAPSHOT,
+];
+
+pub const KEY_VOTE: &[u8] = b"vote";
+pub const KEY_LAST_PURGED: &[u8] = b"last_purged";
+pub const KEY_COMMITTED: &[u8] = b"committed";
+pub const KEY_LAST_APPLIED: &[u8] = b"last_applied";
+pub const KEY_MEMBERSHIP: &[u8] = b"membership";
+pub const KEY_CURRENT_SNAPSHOT: &[u8] = b"current";
+
+pub fn log_key(index: u64) -> [u8; 8] {
+    index.to_be_bytes()
+}
+
+pub fn log_index(key: &[u8]) -> Option<u64> {
+    let arr: [u8; 8] = key.try_into().ok()?;
+    Some(u64::from_be_bytes(arr))
+}
+
+/// The prefix shared by every object of `bucket`.
+pub fn bucket_prefix(bucket: &str) -> Vec<u8> {
+    let mut v = Vec::with_capacity(bucket.len() + 1);
+    v.push(bucket.len().min(255) as u8);
+    v.extend_from_slice(bucket.as_bytes());
+    v
+}
+
+pub fn object_key(bucket: &str, key: &str) -> Vec<u8> {
+    let mut v = bucket_prefix(bucket);
+    v.extend_from_slice(key.as_bytes());
+    v
+}
+
+/// The smallest encoded key greater than every key that starts with `prefix`'s object-key
+/// part. Object keys are UTF-8, which never contains 0xFF, so appending 0xFF works.
+pub fn after_all_with_prefix(encoded_prefix: &[u8]) -> Vec<u8> {
+    let mut v = encoded_prefix.to_vec();
+    v.push(0xFF);
+    v
+}
+
+/// The smallest encoded key strictly greater than `encoded`.
+pub fn strictly_after(encoded: &[u8]) -> Vec<u8> {
+    let mut v = encoded.to_vec();
+    v.push(0x00);
+    v
+}
+
+pub fn chunkserver_key(id: u64) -> [u8; 8] {
+    id.to_be_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_keys_group_by_bucket() {
+        let a = object_key("ab", "zzz");
+        let b = object_key("abc", "");
+        // Different bucket lengths never interleave with a bucket's own range.
+        assert!(a.starts_with(&bucket_prefix("ab")));
+        assert!(!b.starts_with(&bucket_prefix("ab")));
+        assert!(after_all_with_prefix(&object_key("ab", "x/")) > object_key("ab", "x/\u{10FFFF}"));
+        assert!(strictly_after(&object_key("ab", "x")) < object_key("ab", "x\u{1}"));
+    }
+
+    #[test]
+    fn log_keys_round_trip_in_order() {
+        assert_eq!(log_index(&log_key(42)), Some(42));
+        assert!(log_key(255) < log_key(256));
+    }
+}

@@ -1,0 +1,160 @@
+//! The state machine ([`openraft::storage::RaftStateMachine`]) over RocksDB.
+
+use super::apply::apply_command;
+use super::keys::*;
+use super::read::Reader;
+use super::snapshot;
+use super::{cf, StoreError};
+use crate::types::{
+    CommandResult, Entry, LogId, Snapshot, SnapshotMeta, StorageError, StoredMembership, TypeConfig,
+};
+use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine};
+use openraft::{EntryPayload, OptionalSend, RaftLogId, StorageIOError};
+use rocksdb::{WriteBatch, DB};
+use std::io::Cursor;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct StateMachineStore {
+    db: Arc<DB>,
+    reader: Reader,
+    snapshot_seq: Arc<AtomicU64>,
+}
+
+fn sm_read_err(e: StoreError) -> StorageError {
+    StorageIOError::read_state_machine(&e).into()
+}
+
+fn sm_write_err(e: StoreError) -> StorageError {
+    StorageIOError::write_state_machine(&e).into()
+}
+
+impl StateMachineStore {
+    pub fn new(db: Arc<DB>) -> Result<Self, StoreError> {
+        Ok(StateMachineStore {
+            reader: Reader::new(db.clone()),
+            db,
+            snapshot_seq: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    pub fn reader(&self) -> Reader {
+        self.reader.clone()
+    }
+
+    fn apply_one(&self, entry: Entry) -> Result<CommandResult, StoreError> {
+        let log_id = *entry.get_log_id();
+        let mut batch = WriteBatch::default();
+        let meta = cf(&self.db, CF_SM_META)?;
+        let result = match entry.payload {
+            EntryPayload::Blank => CommandResult::Done,
+            EntryPayload::Normal(cmd) => apply_command(&self.reader, &mut batch, cmd)?,
+            EntryPayload::Membership(m) => {
+                let stored = StoredMembership::new(Some(log_id), m);
+                batch.put_cf(meta, KEY_MEMBERSHIP, serde_json::to_vec(&stored)?);
+                CommandResult::Done
+            }
+        };
+        batch.put_cf(meta, KEY_LAST_APPLIED, serde_json::to_vec(&Some(log_id))?);
+        self.db.write(batch)?;
+        Ok(result)
+    }
+}
+
+/// Builds a snapshot from data captured when the builder was made (on the state machine
+/// task, so no apply runs concurrently with the capture).
+pub struct SnapshotBuilder {
+    db: Arc<DB>,
+    captured: Result<(Option<LogId>, StoredMembership, Vec<u8>), String>,
+    seq: u64,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    async fn build_snapshot(&mut self) -> Result<Snapshot, StorageError> {
+        let (applied, membership, data) = match &self.captured {
+            Ok(c) => c.clone(),
+            Err(e) => {
+                return Err(
+                    StorageIOError::read_state_machine(&std::io::Error::other(e.clone())).into(),
+                )
+            }
+        };
+        let snapshot_id = match applied {
+            Some(l) => format!(
+                "{}-{}-{}-{}",
+                l.leader_id.term, l.leader_id.node_id, l.index, self.seq
+            ),
+            None => format!("empty-{}", self.seq),
+        };
+        let meta = SnapshotMeta {
+            last_log_id: applied,
+            last_membership: membership,
+            snapshot_id,
+        };
+        snapshot::save_current(&self.db, &meta, &data).map_err(|e| {
+            StorageError::from(StorageIOError::write_snapshot(Some(meta.signature()), &e))
+        })?;
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(data)),
+        })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachineStore {
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), StorageError> {
+        snapshot::applied_state(&self.db).map_err(sm_read_err)
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<CommandResult>, StorageError>
+    where
+        I: IntoIterator<Item = Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut out = Vec::new();
+        for entry in entries {
+            out.push(self.apply_one(entry).map_err(sm_write_err)?);
+        }
+        Ok(out)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        let captured = (|| -> Result<_, StoreError> {
+            let (applied, membership) = snapshot::applied_state(&self.db)?;
+            let data = snapshot::dump(&self.db)?;
+            Ok((applied, membership, data))
+        })()
+        .map_err(|e| e.to_string());
+        let seq = self.snapshot_seq.fetch_add(1, Ordering::Relaxed);
+        SnapshotBuilder {
+            db: self.db.clone(),
+            captured,
+            seq,
+        }
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> Result<(), StorageError> {
+        let data = snapshot.into_inner();
+        snapshot::install(&self.db, meta, &data)
+            .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e).into())
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, StorageError> {
+        let current = snapshot::load_current(&self.db).map_err(sm_read_err)?;
+        Ok(current.map(|(meta, data)| Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(data)),
+        }))
+    }
+}
