@@ -64,7 +64,7 @@ impl MetaConfig {
             election_timeout_max: hb * 8,
             install_snapshot_timeout: 10_000,
             snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(self.snapshot_every_logs),
-            max_in_snapshot_log_to_keep: 1000,
+            max_in_snapshot_log_to_keep: (self.snapshot_every_logs / 2).min(1000),
             ..Default::default()
         };
         config

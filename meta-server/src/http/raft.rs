@@ -11,28 +11,27 @@ use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
 use std::sync::Arc;
 use trireme_api::ApiError;
 
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(body)
-        .map_err(|e| error_response(ApiError::invalid(format!("bad raft message: {e}"))))
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("bad raft message: {e}")))
 }
 
 pub async fn append(State(node): State<Arc<MetaNode>>, body: Bytes) -> Response {
     match parse::<AppendEntriesRequest<TypeConfig>>(&body) {
         Ok(req) => Json(node.raft.append_entries(req).await).into_response(),
-        Err(r) => r,
+        Err(e) => error_response(e),
     }
 }
 
 pub async fn vote(State(node): State<Arc<MetaNode>>, body: Bytes) -> Response {
     match parse::<VoteRequest<u64>>(&body) {
         Ok(req) => Json(node.raft.vote(req).await).into_response(),
-        Err(r) => r,
+        Err(e) => error_response(e),
     }
 }
 
 pub async fn snapshot(State(node): State<Arc<MetaNode>>, body: Bytes) -> Response {
     match parse::<InstallSnapshotRequest<TypeConfig>>(&body) {
         Ok(req) => Json(node.raft.install_snapshot(req).await).into_response(),
-        Err(r) => r,
+        Err(e) => error_response(e),
     }
 }

@@ -39,12 +39,10 @@ impl Serve<ClusterStatus> for MetaNode {
                     .as_ref()
                     .and_then(|r| r.get(id).cloned().flatten())
                     .map(|l| l.index)
-                    .or_else(|| {
-                        if *id == self.id {
-                            m.last_log_index
-                        } else {
-                            None
-                        }
+                    .or(if *id == self.id {
+                        m.last_log_index
+                    } else {
+                        None
                     }),
             })
             .collect();

@@ -135,8 +135,7 @@ impl Reader {
         let mut last: Option<String> = None;
         let mut iter = self.db.raw_iterator_cf(cf);
         iter.seek(&seek);
-        loop {
-            let Some(k) = iter.key() else { break };
+        while let Some(k) = iter.key() {
             if !k.starts_with(&lower) {
                 break;
             }
