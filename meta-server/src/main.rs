@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use clap::Parser;
+use tokio::signal::unix::{signal, SignalKind};
 use trireme_api::config::{MetaConfigFile, ReadyFile};
 
 #[derive(Parser)]
@@ -30,6 +31,16 @@ async fn main() -> anyhow::Result<()> {
     let file: MetaConfigFile =
         toml::from_str(&text).with_context(|| format!("parsing {}", args.config.display()))?;
     let config = trireme_meta::MetaConfig::try_from(&file)?;
+    // Install the signal handlers before anything can see us ready: a SIGTERM right after the
+    // ready file appears must stop us cleanly, not kill us with the default action.
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    };
     let listener = tokio::net::TcpListener::bind(&file.listen)
         .await
         .with_context(|| format!("binding {}", file.listen))?;
@@ -44,7 +55,7 @@ async fn main() -> anyhow::Result<()> {
             },
         )?;
     }
-    trireme_meta::run(config, listener, shutdown_signal()).await?;
+    trireme_meta::run(config, listener, shutdown).await?;
     tracing::info!("meta-server stopped");
     Ok(())
 }
@@ -54,16 +65,4 @@ fn write_ready(path: &std::path::Path, ready: &ReadyFile) -> anyhow::Result<()> 
     std::fs::write(&tmp, serde_json::to_vec(ready)?)?;
     std::fs::rename(&tmp, path)?;
     Ok(())
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
 }

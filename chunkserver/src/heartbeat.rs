@@ -1,0 +1,71 @@
+//! The heartbeat worker: every `heartbeat` interval it sends a
+//! [`trireme_api::meta::Heartbeat`] (this chunkserver's id, bound address and disk reports) to
+//! the meta leader, until shutdown. The first failure after a success is a warning, later
+//! ones are debug logs, so a cluster test whose meta is down stays readable.
+
+use crate::config::ChunkserverConfig;
+use crate::store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::time::MissedTickBehavior;
+use trireme_api::meta::Heartbeat;
+use trireme_client::{MetaClient, Transport};
+
+/// Runs until `stop` turns true (or its sender is dropped).
+pub async fn run(
+    config: Arc<ChunkserverConfig>,
+    store: Arc<Store>,
+    addr: SocketAddr,
+    mut stop: watch::Receiver<bool>,
+) {
+    let deadline = config.heartbeat * 2;
+    let transport = Transport::new(
+        config.cluster.clone(),
+        deadline.max(Duration::from_millis(500)),
+    );
+    let client = MetaClient::new(transport, config.meta.clone(), deadline);
+    let mut ticker = tokio::time::interval(config.heartbeat);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut failing = false;
+    let mut sent = 0u64;
+    loop {
+        tokio::select! {
+            _ = stopped(&mut stop) => break,
+            _ = ticker.tick() => {}
+        }
+        let heartbeat = Heartbeat {
+            chunkserver: config.id,
+            addr: addr.to_string(),
+            disks: store.reports().await,
+        };
+        let result = tokio::select! {
+            _ = stopped(&mut stop) => break,
+            r = client.call(&heartbeat) => r,
+        };
+        match result {
+            Ok(resp) => {
+                sent += 1;
+                if resp.cluster_id != config.cluster.cluster_id {
+                    let ours = &config.cluster.cluster_id;
+                    tracing::error!(theirs = %resp.cluster_id, %ours, "meta is another cluster's");
+                }
+                if failing || sent == 1 {
+                    tracing::info!("heartbeats reach the meta leader");
+                }
+                failing = false;
+            }
+            Err(e) if !failing => {
+                tracing::warn!(error = %e, "heartbeat failed (further failures: debug level)");
+                failing = true;
+            }
+            Err(e) => tracing::debug!(error = %e, "heartbeat failed"),
+        }
+    }
+    tracing::debug!(sent, "heartbeat worker stopped");
+}
+
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}

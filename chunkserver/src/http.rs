@@ -1,0 +1,165 @@
+//! The chunk data RPC over HTTP (see `trireme_api::chunk`): routes, the cluster-secret
+//! middleware, and the mapping of [`StoreError`] onto [`ApiError`] responses.
+
+use crate::error::StoreError;
+use crate::store::Store;
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{post, put};
+use axum::{Json, Router};
+use bytes::Bytes;
+use std::sync::Arc;
+use trireme_api::auth::{secrets_equal, CLUSTER_HEADER, SECRET_HEADER};
+use trireme_api::chunk::{
+    ChunkserverStatusRequest, ChunkserverStatusResponse, PutChunkResponse, ReadChunkQuery,
+    BLAKE3_HEADER,
+};
+use trireme_api::config::ClusterSettings;
+use trireme_api::ids::{ChunkId, ChunkserverId, DiskId};
+use trireme_api::{ApiError, ErrorCode, Rpc};
+
+/// Largest chunk body a PUT accepts.
+pub const MAX_CHUNK_BYTES: usize = 64 * 1024 * 1024;
+
+/// What the handlers share.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub cluster: Arc<ClusterSettings>,
+    pub chunkserver: ChunkserverId,
+}
+
+/// The chunkserver's routes, all behind the cluster-secret check.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/v1/chunk/{disk}/{chunk}",
+            put(put_chunk).get(get_chunk).delete(delete_chunk),
+        )
+        .route(ChunkserverStatusRequest::PATH, post(status))
+        .layer(DefaultBodyLimit::max(MAX_CHUNK_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .with_state(state)
+}
+
+/// An [`ApiError`] as an HTTP response.
+#[derive(Debug)]
+pub struct HttpError(pub ApiError);
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(self.0)).into_response()
+    }
+}
+
+impl From<StoreError> for HttpError {
+    fn from(e: StoreError) -> Self {
+        HttpError(e.into())
+    }
+}
+
+fn invalid(message: impl Into<String>) -> HttpError {
+    HttpError(ApiError::invalid(message))
+}
+
+/// Refuses requests without the cluster secret (`Unauthorized`) or from another cluster
+/// (`WrongCluster`). The secret is compared first so a stranger learns nothing else.
+async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    let secret = headers
+        .get(SECRET_HEADER)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    if !secrets_equal(secret, state.cluster.secret.as_bytes()) {
+        return HttpError(ApiError::new(
+            ErrorCode::Unauthorized,
+            "missing or wrong cluster secret",
+        ))
+        .into_response();
+    }
+    let cluster = headers
+        .get(CLUSTER_HEADER)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    if cluster != state.cluster.cluster_id.as_bytes() {
+        let message = format!(
+            "request for cluster {:?}, this is {:?}",
+            String::from_utf8_lossy(cluster),
+            state.cluster.cluster_id
+        );
+        return HttpError(ApiError::new(ErrorCode::WrongCluster, message)).into_response();
+    }
+    next.run(req).await
+}
+
+fn ids(
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<(DiskId, ChunkId), HttpError> {
+    let Path((disk, chunk)) = path.map_err(|e| invalid(e.body_text()))?;
+    Ok((DiskId(disk), ChunkId(chunk)))
+}
+
+async fn put_chunk(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<PutChunkResponse>, HttpError> {
+    let (disk, chunk) = ids(path)?;
+    let expected = headers
+        .get(BLAKE3_HEADER)
+        .ok_or_else(|| invalid(format!("missing {BLAKE3_HEADER} header")))?
+        .to_str()
+        .map_err(|_| invalid(format!("{BLAKE3_HEADER} is not text")))?
+        .to_string();
+    let body = body.map_err(|e| invalid(format!("cannot read chunk body: {}", e.body_text())))?;
+    Ok(Json(state.store.put(&disk, &chunk, &expected, body).await?))
+}
+
+async fn get_chunk(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    query: Result<Query<ReadChunkQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
+    let (disk, chunk) = ids(path)?;
+    let Query(query) = query.map_err(|e| invalid(e.body_text()))?;
+    let expected = match headers.get(BLAKE3_HEADER) {
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| invalid(format!("{BLAKE3_HEADER} is not text")))?,
+        ),
+        None => None,
+    };
+    let bytes = state
+        .store
+        .get(&disk, &chunk, query.offset, query.length, expected)
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+}
+
+async fn delete_chunk(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<StatusCode, HttpError> {
+    let (disk, chunk) = ids(path)?;
+    state.store.delete(&disk, &chunk).await?;
+    Ok(StatusCode::OK)
+}
+
+async fn status(
+    State(state): State<AppState>,
+    req: Result<Json<ChunkserverStatusRequest>, JsonRejection>,
+) -> Result<Json<ChunkserverStatusResponse>, HttpError> {
+    let Json(ChunkserverStatusRequest {}) = req.map_err(|e| invalid(e.body_text()))?;
+    Ok(Json(ChunkserverStatusResponse {
+        id: state.chunkserver,
+        cluster_id: state.cluster.cluster_id.clone(),
+        disks: state.store.reports().await,
+    }))
+}
