@@ -1,1 +1,33 @@
-//! placeholder
+//! # trireme-gateway: the stateless S3 endpoint
+//!
+//! Speaks the S3 REST API (through `s3s`: SigV4 header and presigned auth, DTOs, XML) and
+//! turns it into metadata RPCs on the meta leader and chunk transfers to chunkservers. It
+//! keeps no state beyond short-lived caches, so any number can run behind a load balancer.
+//!
+//! A PUT streams the body into chunks (BLAKE3 per chunk, MD5 for the ETag), writes each chunk
+//! to `replicas` chunkservers in parallel, and commits the object record only when every
+//! chunk is durable. A GET reads the record linearizably, then streams the chunk slices
+//! covering the range, failing over between replicas and reporting bad ones.
+//!
+//! # Layout
+//! - [`config`]: `GatewayConfigFile` (TOML) validated into [`GatewayConfig`].
+//! - [`server`]: [`run`]: builds the s3s service, the accept loop (TCP_NODELAY, hyper
+//!   HTTP/1.1 keep-alive), graceful shutdown, the ready file.
+//! - [`auth`]: [`auth::MetaAuth`], secret keys from GetAccessKey with a short cache.
+//! - [`error`]: the gateway's error types and the one mapping to S3 errors.
+//! - [`s3`]: the S3 operations, one file per family (bucket, put, get/head, delete, list),
+//!   plus stored headers, S3 additional checksums and naming rules.
+//! - [`pipeline`]: the data path: chunker (cut + hash), writer (replica writes with
+//!   retries), reader (replica reads with failover, body streaming), range (range -> chunk
+//!   slices).
+//! - `main.rs`: the `trireme-gateway --config FILE` binary.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod pipeline;
+pub mod s3;
+pub mod server;
+
+pub use config::{ConfigError, GatewayConfig};
+pub use server::{run, ServeError};

@@ -1,0 +1,127 @@
+//! The data path between S3 bodies and chunkservers.
+//!
+//! - [`chunker`]: cut a body into chunks, hashing BLAKE3 per chunk and MD5 overall.
+//! - [`writer`]: write one chunk to `replicas` chunkservers, replacing failed targets.
+//! - [`reader`]: read a chunk slice from its replicas with failover; stream an object.
+//! - [`range`]: clip a byte range to chunk slices.
+//!
+//! [`DataPath::upload`] overlaps reading chunk N+1 from the client with writing chunk N, so
+//! at most two chunks of a request are in memory.
+
+pub mod chunker;
+pub mod range;
+pub mod reader;
+pub mod writer;
+
+use crate::config::GatewayConfig;
+use crate::error::PutError;
+use bytes::Bytes;
+use chunker::{ChunkSource, ObjectDigest, StdError};
+use futures::Stream;
+use reader::ReplicaHealth;
+use s3s::checksum::ChecksumHasher;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+use trireme_api::meta::ChunkPlacement;
+use trireme_api::object::ChunkRef;
+use trireme_client::{ChunkClient, MetaClient};
+use writer::WriteAvoidance;
+
+/// Most chunk placements asked for in one AllocateChunks call.
+const MAX_ALLOCATION_BATCH: u64 = 16;
+
+/// Everything the data path needs; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct DataPath {
+    pub meta: Arc<MetaClient>,
+    pub chunks: ChunkClient,
+    pub chunk_size: u64,
+    pub replicas: u32,
+    pub write_attempts: u32,
+    pub health: Arc<ReplicaHealth>,
+    pub avoid: Arc<WriteAvoidance>,
+}
+
+impl DataPath {
+    pub fn new(config: &GatewayConfig, meta: Arc<MetaClient>, chunks: ChunkClient) -> Self {
+        DataPath {
+            meta,
+            chunks,
+            chunk_size: config.chunk_size,
+            replicas: config.replicas,
+            write_attempts: config.write_attempts.max(1),
+            health: Arc::new(ReplicaHealth::new(config.replica_penalty)),
+            avoid: Arc::new(WriteAvoidance::new(config.write_penalty)),
+        }
+    }
+
+    /// Streams `body` into durable chunks. Returns the chunk list and the object digest once
+    /// every chunk has `replicas` acknowledged (fsynced) replicas. Nothing is committed here.
+    pub async fn upload<S>(
+        &self,
+        body: Option<S>,
+        expected_len: Option<u64>,
+        limit: u64,
+        checksums: Option<ChecksumHasher>,
+    ) -> Result<(Vec<ChunkRef>, ObjectDigest), PutError>
+    where
+        S: Stream<Item = Result<Bytes, StdError>> + Unpin,
+    {
+        let chunk_size = usize::try_from(self.chunk_size)
+            .map_err(|_| PutError::Internal("chunk size".into()))?;
+        let mut source = ChunkSource::new(body, chunk_size, expected_len, limit, checksums);
+        let mut chunks_left = expected_len.map(|l| l.div_ceil(self.chunk_size));
+        let mut placements: VecDeque<ChunkPlacement> = VecDeque::new();
+        let mut refs = Vec::new();
+        let mut inflight: Option<Task<Result<ChunkRef, PutError>>> = None;
+
+        while let Some(chunk) = source.next_chunk().await? {
+            if placements.is_empty() {
+                let count = chunks_left.unwrap_or(4).clamp(1, MAX_ALLOCATION_BATCH);
+                placements.extend(
+                    writer::allocate_avoiding(&self.meta, &self.avoid, count as u32, self.replicas)
+                        .await?,
+                );
+            }
+            let placement = placements
+                .pop_front()
+                .ok_or_else(|| PutError::Internal("AllocateChunks returned no placement".into()))?;
+            chunks_left = chunks_left.map(|n| n.saturating_sub(1));
+            // Wait for the previous chunk before starting this one: two chunks in memory.
+            if let Some(prev) = inflight.take() {
+                refs.push(prev.join().await?);
+            }
+            let dp = self.clone();
+            inflight = Some(Task(tokio::spawn(async move {
+                dp.write_chunk(placement, chunk).await
+            })));
+        }
+        if let Some(prev) = inflight.take() {
+            refs.push(prev.join().await?);
+        }
+        let digest = source
+            .digest()
+            .cloned()
+            .ok_or_else(|| PutError::Internal("body not finished".into()))?;
+        Ok((refs, digest))
+    }
+}
+
+/// A spawned task aborted when dropped (the request went away or failed).
+struct Task<T>(JoinHandle<T>);
+
+impl<T> Task<Result<T, PutError>> {
+    async fn join(mut self) -> Result<T, PutError> {
+        match (&mut self.0).await {
+            Ok(r) => r,
+            Err(e) => Err(PutError::Internal(format!("chunk writer task failed: {e}"))),
+        }
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
