@@ -1,1 +1,58 @@
-//! placeholder
+//! # trireme-cli: the `trireme` admin CLI and `trireme up`
+//!
+//! `trireme up` runs a whole local cluster (meta-servers, chunkservers, a gateway) as child
+//! processes under one data directory and writes `cluster.json`; the admin commands read that
+//! file, talk to the meta-servers through [`trireme_client::MetaClient`] and print aligned
+//! tables for people or JSON (`--json`) for scripts. This crate depends only on the contract
+//! crate and the clients, never on a server crate.
+//!
+//! Exit codes: 0 success, 1 the operation failed, 2 bad usage or the cluster is unreachable.
+//!
+//! # Layout
+//! - [`cli`]: the clap argument structs (global options, subcommands, `up` flags).
+//! - [`error`]: [`error::CliError`] and its exit codes; mapping of client errors.
+//! - [`cluster`]: finding the cluster file (`--data-dir`, `--config`, `TRIREME_DATA_DIR`,
+//!   `./trireme-data`) and building the [`trireme_client::MetaClient`].
+//! - [`commands`]: one file per admin command family (`cluster`, `chunkserver`, `disk`,
+//!   `bucket`, `key`) and the dispatcher.
+//! - [`table`]: aligned text tables.
+//! - [`output`]: JSON printing and human formatting (bytes, times, disk states).
+//! - [`up`]: `trireme up`: config generation ([`up::configs`]), child processes and signals
+//!   ([`up::process`]), deadline-bounded condition polls ([`up::wait`]), the first start
+//!   ([`up::init`]) and the restart of an existing cluster ([`up::restart`]).
+
+pub mod cli;
+pub mod cluster;
+pub mod commands;
+pub mod error;
+pub mod output;
+pub mod table;
+pub mod up;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// Parses the command line, runs the command on a single-threaded runtime and turns the
+/// result into an exit code. Usage errors are reported by clap (exit code 2).
+pub fn run_main() -> ExitCode {
+    let args = cli::Cli::parse();
+    // A current-thread runtime: `up` spawns its children from the main thread so that their
+    // parent-death signal (see `up::process`) is tied to this process's lifetime.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("trireme: error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(commands::run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("trireme: error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! Command-line arguments (clap derive). Global options (`--data-dir`, `--config`, `--json`)
+//! are accepted before or after the subcommand.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "trireme",
+    version,
+    about = "Run and administer a Trireme object store"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// Data directory of a local cluster, holding its cluster.json [default:
+    /// $TRIREME_DATA_DIR, else ./trireme-data].
+    #[arg(long, global = true, value_name = "DIR", display_order = 100)]
+    pub data_dir: Option<PathBuf>,
+    /// A cluster.json-format file describing the cluster to administer.
+    #[arg(long, global = true, value_name = "FILE", display_order = 101)]
+    pub config: Option<PathBuf>,
+    /// Print JSON (field names as in the trireme-api structs) instead of tables.
+    #[arg(long, global = true, display_order = 102)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a local cluster (meta-servers, chunkservers, a gateway) until Ctrl-C.
+    Up(UpArgs),
+    /// The cluster as a whole.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+    /// Chunkservers.
+    #[command(subcommand)]
+    Chunkserver(ChunkserverCommand),
+    /// Disks of all chunkservers.
+    #[command(subcommand)]
+    Disk(DiskCommand),
+    /// Buckets.
+    #[command(subcommand)]
+    Bucket(BucketCommand),
+    /// S3 access keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+/// Flags of `trireme up`. They shape a new cluster; a restart reuses the stored configs and
+/// ignores them.
+#[derive(Debug, Clone, Default, Args)]
+pub struct UpArgs {
+    /// S3 endpoint address [default: 127.0.0.1:9000; port 0 picks a free port].
+    #[arg(long, value_name = "ADDR")]
+    pub s3_addr: Option<String>,
+    /// Number of meta-servers [default: 3].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=99))]
+    pub meta: Option<u64>,
+    /// Number of chunkservers [default: 4].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=999))]
+    pub chunkservers: Option<u64>,
+    /// Disks (directories) per chunkserver [default: 2].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub disks: Option<u64>,
+    /// Chunk size in bytes; K/M/G and KiB/MiB/GiB suffixes allowed [default: 4MiB].
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub chunk_size: Option<u64>,
+    /// A chunkserver without a heartbeat for this long is down [default: the meta-server's].
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub chunkserver_timeout_ms: Option<u64>,
+    /// Chunkserver heartbeat interval [default: the chunkserver's].
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub heartbeat_ms: Option<u64>,
+    /// Replicas per chunk [default: 3].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub replicas: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Meta members, leader, chunkservers, disks and capacity.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChunkserverCommand {
+    /// One row per chunkserver.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DiskCommand {
+    /// One row per disk.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BucketCommand {
+    /// Create a bucket.
+    Create {
+        name: String,
+        /// Owner access key [default: the cluster file's access key].
+        #[arg(long, value_name = "ACCESS_KEY")]
+        owner: Option<String>,
+    },
+    /// List buckets.
+    List,
+    /// Delete an empty bucket.
+    Delete { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create an access key and print its secret.
+    Create {
+        /// A label for the key.
+        #[arg(long, value_name = "NAME", default_value = "cli")]
+        name: String,
+    },
+    /// List access keys (without secrets).
+    List,
+}
+
+/// Parses a byte count: a plain number or one with a K/M/G (x1024) suffix, optionally
+/// followed by `iB` or `B` (`64KiB`, `4M`, `1GB` all use powers of 1024).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(digits_end);
+    let n: u64 = num.parse().map_err(|_| format!("not a size: {s:?}"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("unknown size unit {other:?} in {s:?}")),
+    };
+    let v = n
+        .checked_mul(mult)
+        .ok_or_else(|| format!("size too large: {s:?}"))?;
+    if v == 0 {
+        return Err("size must be positive".into());
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("trireme").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn global_options_before_or_after_the_subcommand() {
+        let a = parse(&["--json", "--data-dir", "/d", "bucket", "list"]).expect("parses");
+        let b = parse(&["bucket", "list", "--json", "--data-dir", "/d"]).expect("parses");
+        for c in [a, b] {
+            assert!(c.global.json);
+            assert_eq!(c.global.data_dir, Some(PathBuf::from("/d")));
+            assert!(matches!(c.command, Command::Bucket(BucketCommand::List)));
+        }
+    }
+
+    #[test]
+    fn bucket_create_with_owner() {
+        let c = parse(&["bucket", "create", "b1", "--owner", "AK"]).expect("parses");
+        match c.command {
+            Command::Bucket(BucketCommand::Create { name, owner }) => {
+                assert_eq!(name, "b1");
+                assert_eq!(owner.as_deref(), Some("AK"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn key_create_default_name() {
+        let c = parse(&["key", "create"]).expect("parses");
+        assert!(
+            matches!(c.command, Command::Key(KeyCommand::Create { ref name }) if name == "cli")
+        );
+    }
+
+    #[test]
+    fn up_flags() {
+        let c = parse(&[
+            "up",
+            "--data-dir",
+            "x",
+            "--s3-addr",
+            "127.0.0.1:0",
+            "--meta",
+            "1",
+            "--chunkservers",
+            "3",
+            "--disks",
+            "1",
+            "--chunk-size",
+            "1MiB",
+            "--chunkserver-timeout-ms",
+            "1500",
+            "--heartbeat-ms",
+            "100",
+            "--replicas",
+            "2",
+        ])
+        .expect("parses");
+        let Command::Up(up) = c.command else {
+            panic!("not up")
+        };
+        assert_eq!(c.global.data_dir, Some(PathBuf::from("x")));
+        assert_eq!(up.s3_addr.as_deref(), Some("127.0.0.1:0"));
+        assert_eq!(
+            (up.meta, up.chunkservers, up.disks),
+            (Some(1), Some(3), Some(1))
+        );
+        assert_eq!(up.chunk_size, Some(1 << 20));
+        assert_eq!(
+            (up.chunkserver_timeout_ms, up.heartbeat_ms, up.replicas),
+            (Some(1500), Some(100), Some(2))
+        );
+    }
+
+    #[test]
+    fn usage_errors_exit_2() {
+        let e = parse(&["up", "--meta", "0"]).expect_err("0 metas");
+        assert_eq!(e.exit_code(), 2);
+        let e = parse(&["bucket", "create"]).expect_err("missing name");
+        assert_eq!(e.exit_code(), 2);
+        assert_eq!(parse(&["frobnicate"]).expect_err("unknown").exit_code(), 2);
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("64KiB"), Ok(64 << 10));
+        assert_eq!(parse_size("4M"), Ok(4 << 20));
+        assert_eq!(parse_size("1gb"), Ok(1 << 30));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("12XB").is_err());
+        assert!(parse_size("MiB").is_err());
+    }
+}

@@ -1,0 +1,45 @@
+//! The admin commands, one file per family, and the dispatcher from parsed arguments.
+
+pub mod bucket;
+pub mod chunkserver;
+pub mod cluster;
+pub mod disk;
+pub mod key;
+
+use crate::cli::{
+    BucketCommand, ChunkserverCommand, Cli, ClusterCommand, Command, DiskCommand, KeyCommand,
+};
+use crate::cluster::{up_data_dir, Cluster, DATA_DIR_ENV};
+use crate::error::CliError;
+
+/// Runs one parsed command line.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let global = cli.global;
+    if let Command::Up(args) = cli.command {
+        if global.config.is_some() {
+            return Err(CliError::Usage(
+                "`trireme up` takes --data-dir, not --config".into(),
+            ));
+        }
+        let env = std::env::var_os(DATA_DIR_ENV);
+        let dir = up_data_dir(global.data_dir.as_deref(), env.as_deref());
+        return crate::up::run(&args, &dir).await;
+    }
+    let cluster = Cluster::open(&global)?;
+    let json = global.json;
+    match cli.command {
+        Command::Up(_) => Ok(()),
+        Command::Cluster(ClusterCommand::Status) => cluster::status(&cluster, json).await,
+        Command::Chunkserver(ChunkserverCommand::List) => chunkserver::list(&cluster, json).await,
+        Command::Disk(DiskCommand::List) => disk::list(&cluster, json).await,
+        Command::Bucket(BucketCommand::Create { name, owner }) => {
+            bucket::create(&cluster, &name, owner.as_deref(), json).await
+        }
+        Command::Bucket(BucketCommand::List) => bucket::list(&cluster, json).await,
+        Command::Bucket(BucketCommand::Delete { name }) => {
+            bucket::delete(&cluster, &name, json).await
+        }
+        Command::Key(KeyCommand::Create { name }) => key::create(&cluster, &name, json).await,
+        Command::Key(KeyCommand::List) => key::list(&cluster, json).await,
+    }
+}

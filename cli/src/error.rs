@@ -1,0 +1,83 @@
+//! [`CliError`]: what went wrong, and the exit code it maps to.
+
+use trireme_api::ErrorCode;
+use trireme_client::ClientError;
+
+/// An error ending a `trireme` command.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad usage or a missing/unreadable cluster file (exit code 2).
+    #[error("{0}")]
+    Usage(String),
+    /// The cluster could not be reached or refused our credentials (exit code 2).
+    #[error("{0}")]
+    Unreachable(String),
+    /// The operation itself failed (exit code 1).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) | CliError::Unreachable(_) => 2,
+            CliError::Failed(_) => 1,
+        }
+    }
+
+    /// Classifies a client error: transport failures, `Unavailable`/`NotLeader` after the
+    /// retry deadline, and refused credentials mean the cluster is unreachable; any other
+    /// API error is the operation failing.
+    pub fn from_client(context: &str, e: ClientError) -> Self {
+        let msg = one_line(&format!("{context}: {e}"));
+        match &e {
+            ClientError::Transport { .. } => {
+                CliError::Unreachable(format!("cannot reach the cluster: {msg}"))
+            }
+            ClientError::Api(api) => match api.code {
+                ErrorCode::Unavailable | ErrorCode::NotLeader => {
+                    CliError::Unreachable(format!("the cluster is unavailable: {msg}"))
+                }
+                ErrorCode::Unauthorized | ErrorCode::WrongCluster => {
+                    CliError::Unreachable(format!("the cluster refused our credentials: {msg}"))
+                }
+                _ => CliError::Failed(msg),
+            },
+            ClientError::Decode { .. } => CliError::Failed(msg),
+        }
+    }
+}
+
+/// Collapses whitespace runs (newlines included) so an error prints on one line.
+pub fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trireme_api::ApiError;
+
+    #[test]
+    fn classifies_client_errors() {
+        let t = ClientError::Transport {
+            addr: "a".into(),
+            message: "refused".into(),
+        };
+        assert_eq!(CliError::from_client("x", t).exit_code(), 2);
+        let u = ClientError::Api(ApiError::unavailable("no quorum"));
+        assert_eq!(CliError::from_client("x", u).exit_code(), 2);
+        let n = ClientError::Api(ApiError::new(ErrorCode::BucketNotEmpty, "has objects"));
+        let e = CliError::from_client("delete bucket b", n);
+        assert_eq!(e.exit_code(), 1);
+        assert_eq!(
+            e.to_string(),
+            "delete bucket b: BucketNotEmpty: has objects"
+        );
+    }
+
+    #[test]
+    fn one_line_collapses_newlines() {
+        assert_eq!(one_line("a\n  b\tc "), "a b c");
+    }
+}
