@@ -24,6 +24,14 @@ pub enum ErrorCode {
     NoSuchKey,
     NoSuchAccessKey,
     AccessKeyExists,
+    /// Multipart: the upload does not exist (aborted, completed, or never created).
+    NoSuchUpload,
+    /// Multipart: a listed part was not uploaded or its ETag does not match.
+    InvalidPart,
+    /// Multipart: the part list is not in ascending order.
+    InvalidPartOrder,
+    /// Multipart: a part other than the last is smaller than 5 MiB.
+    EntityTooSmall,
     /// A conditional write lost.
     PreconditionFailed,
     /// Not enough healthy chunkservers/disks to place replicas.
@@ -45,7 +53,10 @@ pub enum ErrorCode {
 impl ErrorCode {
     /// Whether retrying the same request (possibly elsewhere) may succeed.
     pub fn is_retryable(self) -> bool {
-        matches!(self, ErrorCode::NotLeader | ErrorCode::Unavailable | ErrorCode::DiskUnavailable)
+        matches!(
+            self,
+            ErrorCode::NotLeader | ErrorCode::Unavailable | ErrorCode::DiskUnavailable
+        )
     }
 
     /// The HTTP status an internal server answers with for this code.
@@ -53,8 +64,16 @@ impl ErrorCode {
         match self {
             ErrorCode::NotLeader | ErrorCode::Unavailable | ErrorCode::InsufficientCapacity => 503,
             ErrorCode::Unauthorized | ErrorCode::WrongCluster => 401,
-            ErrorCode::InvalidArgument | ErrorCode::DigestMismatch => 400,
-            ErrorCode::NoSuchBucket | ErrorCode::NoSuchKey | ErrorCode::NoSuchAccessKey | ErrorCode::NotFound => 404,
+            ErrorCode::InvalidArgument
+            | ErrorCode::DigestMismatch
+            | ErrorCode::InvalidPart
+            | ErrorCode::InvalidPartOrder
+            | ErrorCode::EntityTooSmall => 400,
+            ErrorCode::NoSuchBucket
+            | ErrorCode::NoSuchKey
+            | ErrorCode::NoSuchAccessKey
+            | ErrorCode::NoSuchUpload
+            | ErrorCode::NotFound => 404,
             ErrorCode::BucketAlreadyExists
             | ErrorCode::BucketAlreadyOwnedByYou
             | ErrorCode::BucketNotEmpty
@@ -82,11 +101,19 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), leader: None }
+        ApiError {
+            code,
+            message: message.into(),
+            leader: None,
+        }
     }
 
     pub fn not_leader(leader: Option<String>) -> Self {
-        ApiError { code: ErrorCode::NotLeader, message: "not the leader".into(), leader }
+        ApiError {
+            code: ErrorCode::NotLeader,
+            message: "not the leader".into(),
+            leader,
+        }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {

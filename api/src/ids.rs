@@ -45,7 +45,11 @@ impl ChunkId {
 
     /// True if the id is exactly 32 lowercase hex digits.
     pub fn is_valid(&self) -> bool {
-        self.0.len() == 32 && self.0.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        self.0.len() == 32
+            && self
+                .0
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     }
 }
 
@@ -56,7 +60,10 @@ impl fmt::Display for ChunkId {
 }
 
 fn valid_token(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase() || b == b'-')
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase() || b == b'-')
 }
 
 /// A random u64 from the OS, without pulling a RNG crate into the contract crate.

@@ -11,6 +11,7 @@
 //! - [`error`]: [`error::ApiError`], the one error shape on the wire, with retryable vs fatal codes.
 //! - [`rpc`]: the [`rpc::Rpc`] trait tying a request type to its path and response type.
 //! - [`meta`]: metadata RPCs (cluster, buckets, objects, keys, placement, chunkservers).
+//! - [`multipart`]: multipart upload RPCs.
 //! - [`object`]: the object record committed through Raft.
 //! - [`chunk`]: the chunkserver data RPC (headers, query parameters, responses).
 //! - [`config`]: the TOML config files of each server.
@@ -24,6 +25,7 @@ pub mod config;
 pub mod error;
 pub mod ids;
 pub mod meta;
+pub mod multipart;
 pub mod object;
 pub mod rpc;
 

@@ -56,7 +56,37 @@ pub struct BucketInfo {
     /// Access key id of the owner.
     pub owner: String,
     pub created_ms: u64,
+    /// Permissions granted to other access keys on this bucket.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub grants: BTreeMap<String, Permissions>,
 }
+
+/// What a key may do on a bucket it does not own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Permissions {
+    #[serde(default)]
+    pub read: bool,
+    #[serde(default)]
+    pub write: bool,
+    /// Owner rights: delete the bucket, change grants.
+    #[serde(default)]
+    pub owner: bool,
+}
+
+impl Permissions {
+    pub fn is_empty(&self) -> bool {
+        !(self.read || self.write || self.owner)
+    }
+}
+
+/// Grants (or, with all flags false, revokes) a key's permissions on a bucket.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SetBucketGrant {
+    pub bucket: String,
+    pub access_key: String,
+    pub permissions: Permissions,
+}
+rpc!(SetBucketGrant => BucketInfo, "/v1/meta/set_bucket_grant", leader);
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CreateBucket {
@@ -96,6 +126,60 @@ pub struct CommitObject {
     pub bucket: String,
     pub key: String,
     pub object: ObjectRecord,
+    /// Decided atomically by the state machine: two racing conditional writers never both win.
+    #[serde(default)]
+    pub condition: Option<WriteCondition>,
+}
+
+/// A condition on the current version of a key, checked when a write is applied.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteCondition {
+    /// `If-None-Match: *`: the key must not exist (else PreconditionFailed).
+    IfNoneMatchAny,
+    /// `If-Match: etag`: the key must exist (else NoSuchKey) with this ETag (else PreconditionFailed).
+    IfMatch(String),
+}
+
+/// Copies an object's record to another key, sharing its chunks (no data moves). The source
+/// is read when the command is applied, so the copy is of one consistent version.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CopyObject {
+    pub src_bucket: String,
+    pub src_key: String,
+    pub dst_bucket: String,
+    pub dst_key: String,
+    /// The ETag the gateway saw when it checked copy-source conditions: the copy fails with
+    /// PreconditionFailed if the source changed since.
+    #[serde(default)]
+    pub src_etag: Option<String>,
+    /// REPLACE: the new metadata; None: COPY the source's.
+    #[serde(default)]
+    pub replace_metadata: Option<crate::multipart::UploadMetadata>,
+    #[serde(default)]
+    pub condition: Option<WriteCondition>,
+}
+rpc!(CopyObject => CopyObjectResponse, "/v1/meta/copy_object", leader);
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CopyObjectResponse {
+    pub etag: String,
+    pub last_modified_ms: u64,
+    pub size: u64,
+}
+
+/// Deletes many keys in one Raft command.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeleteObjects {
+    pub bucket: String,
+    pub keys: Vec<String>,
+}
+rpc!(DeleteObjects => DeleteObjectsResponse, "/v1/meta/delete_objects", leader);
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeleteObjectsResponse {
+    /// Per key, in request order: whether it existed.
+    pub existed: Vec<bool>,
 }
 rpc!(CommitObject => CommitObjectResponse, "/v1/meta/commit_object", leader);
 
@@ -179,24 +263,51 @@ pub struct AccessKeyInfo {
     pub secret_key: Option<String>,
     pub name: String,
     pub created_ms: u64,
+    /// Whether the key may create buckets (it owns the buckets it creates).
+    #[serde(default = "yes")]
+    pub allow_create_bucket: bool,
 }
 
-/// Creates an access key. Without `access_key`/`secret_key` the leader generates them.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+fn yes() -> bool {
+    true
+}
+
+/// Creates an access key. Without `access_key`/`secret_key` the leader generates them
+/// (with both, it imports a pair the admin chose).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CreateAccessKey {
     pub name: String,
     #[serde(default)]
     pub access_key: Option<String>,
     #[serde(default)]
     pub secret_key: Option<String>,
+    #[serde(default = "yes")]
+    pub allow_create_bucket: bool,
 }
 rpc!(CreateAccessKey => AccessKeyInfo, "/v1/meta/create_key", leader);
+
+impl Default for CreateAccessKey {
+    fn default() -> Self {
+        CreateAccessKey {
+            name: String::new(),
+            access_key: None,
+            secret_key: None,
+            allow_create_bucket: true,
+        }
+    }
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct GetAccessKey {
     pub access_key: String,
 }
 rpc!(GetAccessKey => AccessKeyInfo, "/v1/meta/get_key", leader);
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeleteAccessKey {
+    pub access_key: String,
+}
+rpc!(DeleteAccessKey => Empty, "/v1/meta/delete_key", leader);
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ListAccessKeys {}

@@ -42,6 +42,9 @@ pub struct ObjectRecord {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub checksums: BTreeMap<String, String>,
     pub chunks: Vec<ChunkRef>,
+    /// For multipart objects: each part's size, in order (for `partNumber` reads).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_sizes: Vec<u64>,
 }
 
 impl ObjectRecord {
@@ -49,7 +52,10 @@ impl ObjectRecord {
     pub fn validate(&self) -> Result<(), String> {
         let total: u64 = self.chunks.iter().map(|c| c.length).sum();
         if total != self.size {
-            return Err(format!("chunk lengths add to {total}, size is {}", self.size));
+            return Err(format!(
+                "chunk lengths add to {total}, size is {}",
+                self.size
+            ));
         }
         for c in &self.chunks {
             if !c.id.is_valid() {
@@ -96,8 +102,12 @@ mod tests {
                 id: ChunkId::from_u128(1),
                 length: 5,
                 blake3: "00".into(),
-                replicas: vec![Replica { chunkserver: 1, disk: DiskId("d".into()) }],
+                replicas: vec![Replica {
+                    chunkserver: 1,
+                    disk: DiskId("d".into()),
+                }],
             }],
+            part_sizes: vec![],
         }
     }
 

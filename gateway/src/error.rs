@@ -123,6 +123,10 @@ pub fn from_code(code: ErrorCode, msg: String) -> S3Error {
         ErrorCode::PreconditionFailed => S3ErrorCode::PreconditionFailed,
         ErrorCode::InvalidArgument => S3ErrorCode::InvalidArgument,
         ErrorCode::InsufficientCapacity => S3ErrorCode::SlowDown,
+        ErrorCode::NoSuchUpload => S3ErrorCode::NoSuchUpload,
+        ErrorCode::InvalidPart => S3ErrorCode::InvalidPart,
+        ErrorCode::InvalidPartOrder => S3ErrorCode::InvalidPartOrder,
+        ErrorCode::EntityTooSmall => S3ErrorCode::EntityTooSmall,
         ErrorCode::NotLeader
         | ErrorCode::Unavailable
         | ErrorCode::NotInitialized

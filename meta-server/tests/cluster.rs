@@ -86,6 +86,7 @@ fn object(size: u64) -> ObjectRecord {
                 disk: DiskId("d1".into()),
             }],
         }],
+        part_sizes: vec![],
     }
 }
 
@@ -152,6 +153,7 @@ async fn three_nodes_survive_leader_loss_and_catch_up() {
                 bucket: "bkt".into(),
                 key: format!("k{i:02}"),
                 object: object(i + 1),
+                condition: None,
             })
             .await
             .expect("commit");
@@ -180,6 +182,7 @@ async fn three_nodes_survive_leader_loss_and_catch_up() {
                 bucket: "bkt".into(),
                 key: format!("k{i:02}"),
                 object: object(i + 1),
+                condition: None,
             })
             .await
             .expect("commit after failover");
@@ -310,6 +313,7 @@ async fn bucket_rules_and_listing() {
                 bucket: "bkt".into(),
                 key: k.into(),
                 object: object(1),
+                condition: None,
             })
             .await
             .expect("put");

@@ -89,11 +89,13 @@ mod tests {
                     name: "zeta".into(),
                     owner: "AK1".into(),
                     created_ms: 0,
+                    grants: Default::default(),
                 },
                 BucketInfo {
                     name: "alpha".into(),
                     owner: "AK2".into(),
                     created_ms: 1_700_000_000_000,
+                    grants: Default::default(),
                 },
             ],
         };

@@ -69,6 +69,7 @@ mod tests {
             secret_key: None,
             name: name.into(),
             created_ms,
+            allow_create_bucket: true,
         }
     }
 

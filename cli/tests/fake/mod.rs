@@ -228,6 +228,7 @@ async fn meta(c: MetaConfigFile) {
             secret_key: Some(format!("secret{n}")),
             name: req.name,
             created_ms: 1_700_000_000_000 + n as u64,
+            allow_create_bucket: true,
         };
         m.keys.push(AccessKeyInfo {
             secret_key: None,
@@ -247,6 +248,7 @@ async fn meta(c: MetaConfigFile) {
             name: req.name.clone(),
             owner: req.owner,
             created_ms: 1_700_000_000_000,
+            grants: Default::default(),
         };
         m.buckets.insert(req.name, info.clone());
         Ok(info)

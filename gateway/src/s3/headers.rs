@@ -181,6 +181,7 @@ mod tests {
             user_metadata: BTreeMap::new(),
             checksums: BTreeMap::new(),
             chunks: vec![],
+            part_sizes: vec![],
         }
     }
 

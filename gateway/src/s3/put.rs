@@ -116,12 +116,14 @@ pub async fn put_object(
         user_metadata,
         checksums: checksum::to_map(&computed),
         chunks,
+        part_sizes: Vec::new(),
     };
     s3.meta
         .call(&CommitObject {
             bucket: input.bucket.clone(),
             key: input.key.clone(),
             object,
+            condition: None,
         })
         .await
         .map_err(|e| error::from_client(&e))?;

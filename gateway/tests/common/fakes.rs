@@ -88,6 +88,7 @@ async fn get_key(State(m): State<FakeMeta>, Json(req): Json<GetAccessKey>) -> Re
         secret_key: Some(SECRET_KEY.into()),
         name: "test".into(),
         created_ms: 1,
+        allow_create_bucket: true,
     }))
 }
 
@@ -114,6 +115,7 @@ async fn create_bucket(
         name: req.name.clone(),
         owner: req.owner,
         created_ms: 1_700_000_000_000,
+        grants: Default::default(),
     };
     s.buckets.insert(req.name, info.clone());
     Ok(Json(info))

@@ -47,6 +47,7 @@ impl Serve<CreateAccessKey> for MetaNode {
             secret_key: Some(secret),
             name: req.name,
             created_ms: now_ms(),
+            allow_create_bucket: req.allow_create_bucket,
         };
         match self.write(Command::CreateAccessKey { key }).await? {
             CommandResult::AccessKey(k) => Ok(k),

@@ -47,6 +47,7 @@ pub fn apply_command(
                 name: name.clone(),
                 owner,
                 created_ms,
+                grants: Default::default(),
             };
             batch.put_cf(
                 cf(db, CF_BUCKETS)?,
