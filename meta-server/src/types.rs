@@ -4,9 +4,11 @@
 //! persisted format: variants are only ever added, never renamed or changed incompatibly.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::io::Cursor;
 use trireme_api::ids::{ChunkserverId, DiskId};
-use trireme_api::meta::{AccessKeyInfo, BucketInfo};
+use trireme_api::meta::{AccessKeyInfo, BucketInfo, Permissions, WriteCondition};
+use trireme_api::multipart::{PartRecord, UploadInfo, UploadMetadata};
 use trireme_api::object::ObjectRecord;
 use trireme_api::ApiError;
 
@@ -49,6 +51,8 @@ pub enum Command {
         bucket: String,
         key: String,
         object: ObjectRecord,
+        #[serde(default)]
+        condition: Option<WriteCondition>,
     },
     DeleteObject {
         bucket: String,
@@ -60,6 +64,52 @@ pub enum Command {
     UpsertChunkserver {
         chunkserver: ChunkserverRecord,
     },
+    CopyObject {
+        src_bucket: String,
+        src_key: String,
+        dst_bucket: String,
+        dst_key: String,
+        src_etag: Option<String>,
+        replace_metadata: Option<UploadMetadata>,
+        condition: Option<WriteCondition>,
+        last_modified_ms: u64,
+    },
+    DeleteObjects {
+        bucket: String,
+        keys: Vec<String>,
+    },
+    CreateUpload {
+        upload: UploadInfo,
+    },
+    PutPart {
+        bucket: String,
+        key: String,
+        upload_id: String,
+        part: PartRecord,
+    },
+    CompleteUpload {
+        bucket: String,
+        key: String,
+        upload_id: String,
+        parts: Vec<(u32, String)>,
+        etag: String,
+        checksums: BTreeMap<String, String>,
+        condition: Option<WriteCondition>,
+        last_modified_ms: u64,
+    },
+    AbortUpload {
+        bucket: String,
+        key: String,
+        upload_id: String,
+    },
+    DeleteAccessKey {
+        access_key: String,
+    },
+    SetBucketGrant {
+        bucket: String,
+        access_key: String,
+        permissions: Permissions,
+    },
 }
 
 /// The result of applying one command.
@@ -70,6 +120,13 @@ pub enum CommandResult {
     Bucket(BucketInfo),
     Deleted {
         existed: bool,
+    },
+    DeletedMany {
+        existed: Vec<bool>,
+    },
+    Copied {
+        etag: String,
+        size: u64,
     },
     AccessKey(AccessKeyInfo),
     /// The command was refused by the state machine (e.g. bucket not empty); nothing changed.

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use trireme_api::auth::{secrets_equal, CLUSTER_HEADER, SECRET_HEADER};
 use trireme_api::config::ClusterSettings;
 use trireme_api::meta::*;
+use trireme_api::multipart::*;
 use trireme_api::{ApiError, ErrorCode, Rpc};
 
 /// Largest request body: Raft append batches and snapshot chunks.
@@ -50,6 +51,33 @@ pub fn router(node: Arc<MetaNode>) -> Router {
         .route(
             ListChunkservers::PATH,
             post(typed::handle::<ListChunkservers>),
+        )
+        .route(SetBucketGrant::PATH, post(typed::handle::<SetBucketGrant>))
+        .route(
+            DeleteAccessKey::PATH,
+            post(typed::handle::<DeleteAccessKey>),
+        )
+        .route(CopyObject::PATH, post(typed::handle::<CopyObject>))
+        .route(DeleteObjects::PATH, post(typed::handle::<DeleteObjects>))
+        .route(
+            CreateMultipartUpload::PATH,
+            post(typed::handle::<CreateMultipartUpload>),
+        )
+        .route(GetUpload::PATH, post(typed::handle::<GetUpload>))
+        .route(RecordPart::PATH, post(typed::handle::<RecordPart>))
+        .route(ListParts::PATH, post(typed::handle::<ListParts>))
+        .route(GetParts::PATH, post(typed::handle::<GetParts>))
+        .route(
+            CompleteMultipartUpload::PATH,
+            post(typed::handle::<CompleteMultipartUpload>),
+        )
+        .route(
+            AbortMultipartUpload::PATH,
+            post(typed::handle::<AbortMultipartUpload>),
+        )
+        .route(
+            ListMultipartUploads::PATH,
+            post(typed::handle::<ListMultipartUploads>),
         )
         .with_state(node)
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -6,6 +6,7 @@ use crate::node::{now_ms, MetaNode};
 use crate::types::{Command, CommandResult};
 use trireme_api::meta::{
     BucketInfo, CreateBucket, DeleteBucket, Empty, GetBucket, ListBuckets, ListBucketsResponse,
+    SetBucketGrant,
 };
 use trireme_api::{ApiError, ErrorCode};
 
@@ -61,5 +62,19 @@ impl Serve<ListBuckets> for MetaNode {
         Ok(ListBucketsResponse {
             buckets: self.reader.list_buckets()?,
         })
+    }
+}
+
+impl Serve<SetBucketGrant> for MetaNode {
+    async fn serve(&self, req: SetBucketGrant) -> MetaResult<BucketInfo> {
+        let cmd = Command::SetBucketGrant {
+            bucket: req.bucket,
+            access_key: req.access_key,
+            permissions: req.permissions,
+        };
+        match self.write(cmd).await? {
+            CommandResult::Bucket(b) => Ok(b),
+            other => Err(ApiError::internal(format!("unexpected result {other:?}")).into()),
+        }
     }
 }

@@ -6,7 +6,8 @@ use crate::node::{now_ms, MetaNode};
 use crate::types::{Command, CommandResult};
 use rand::distributions::{Alphanumeric, DistString};
 use trireme_api::meta::{
-    AccessKeyInfo, CreateAccessKey, GetAccessKey, ListAccessKeys, ListAccessKeysResponse,
+    AccessKeyInfo, CreateAccessKey, DeleteAccessKey, Empty, GetAccessKey, ListAccessKeys,
+    ListAccessKeysResponse,
 };
 use trireme_api::{ApiError, ErrorCode};
 
@@ -78,5 +79,15 @@ impl Serve<ListAccessKeys> for MetaNode {
             })
             .collect();
         Ok(ListAccessKeysResponse { keys })
+    }
+}
+
+impl Serve<DeleteAccessKey> for MetaNode {
+    async fn serve(&self, req: DeleteAccessKey) -> MetaResult<Empty> {
+        self.write(Command::DeleteAccessKey {
+            access_key: req.access_key,
+        })
+        .await?;
+        Ok(Empty {})
     }
 }

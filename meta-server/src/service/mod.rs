@@ -5,6 +5,7 @@ pub mod bucket;
 pub mod chunkserver;
 pub mod cluster;
 pub mod keys;
+pub mod multipart;
 pub mod object;
 pub mod placement;
 

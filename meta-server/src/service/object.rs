@@ -6,8 +6,9 @@ use crate::node::{now_ms, MetaNode};
 use crate::types::{Command, CommandResult};
 use std::collections::BTreeMap;
 use trireme_api::meta::{
-    CommitObject, CommitObjectResponse, DeleteObject, DeleteObjectResponse, GetObject,
-    GetObjectResponse, ListObjects, ListObjectsResponse,
+    CommitObject, CommitObjectResponse, CopyObject, CopyObjectResponse, DeleteObject,
+    DeleteObjectResponse, DeleteObjects, DeleteObjectsResponse, GetObject, GetObjectResponse,
+    ListObjects, ListObjectsResponse,
 };
 use trireme_api::{ApiError, ErrorCode};
 
@@ -35,6 +36,7 @@ impl Serve<CommitObject> for MetaNode {
             bucket: req.bucket,
             key: req.key,
             object,
+            condition: req.condition,
         })
         .await?;
         Ok(CommitObjectResponse { last_modified_ms })
@@ -102,5 +104,55 @@ impl Serve<ListObjects> for MetaNode {
             .into());
         }
         Ok(self.reader.list_objects(&req)?)
+    }
+}
+
+impl Serve<CopyObject> for MetaNode {
+    async fn serve(&self, req: CopyObject) -> MetaResult<CopyObjectResponse> {
+        check_key(&req.dst_key)?;
+        let last_modified_ms = now_ms();
+        match self
+            .write(Command::CopyObject {
+                src_bucket: req.src_bucket,
+                src_key: req.src_key,
+                dst_bucket: req.dst_bucket,
+                dst_key: req.dst_key,
+                src_etag: req.src_etag,
+                replace_metadata: req.replace_metadata,
+                condition: req.condition,
+                last_modified_ms,
+            })
+            .await?
+        {
+            CommandResult::Copied { etag, size } => Ok(CopyObjectResponse {
+                etag,
+                last_modified_ms,
+                size,
+            }),
+            other => Err(ApiError::internal(format!("unexpected result {other:?}")).into()),
+        }
+    }
+}
+
+/// The most keys one DeleteObjects may name (S3's limit).
+pub const MAX_DELETE_KEYS: usize = 1000;
+
+impl Serve<DeleteObjects> for MetaNode {
+    async fn serve(&self, req: DeleteObjects) -> MetaResult<DeleteObjectsResponse> {
+        if req.keys.len() > MAX_DELETE_KEYS {
+            return Err(
+                ApiError::invalid(format!("at most {MAX_DELETE_KEYS} keys per request")).into(),
+            );
+        }
+        match self
+            .write(Command::DeleteObjects {
+                bucket: req.bucket,
+                keys: req.keys,
+            })
+            .await?
+        {
+            CommandResult::DeletedMany { existed } => Ok(DeleteObjectsResponse { existed }),
+            other => Err(ApiError::internal(format!("unexpected result {other:?}")).into()),
+        }
     }
 }

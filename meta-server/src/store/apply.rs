@@ -2,17 +2,18 @@
 //! one atomic write batch that also records the applied log id. Deterministic: everything
 //! comes from the command and the state.
 
+use super::apply_multipart::{self as mpu, Completion};
 use super::keys::*;
 use super::read::Reader;
 use super::records::{StoredAccessKey, StoredBucket, StoredChunkserver};
 use super::{cf, StoreError};
 use crate::types::{Command, CommandResult};
 use rocksdb::WriteBatch;
-use trireme_api::meta::BucketInfo;
+use trireme_api::meta::{BucketInfo, WriteCondition};
 use trireme_api::object::StoredObject;
 use trireme_api::{ApiError, ErrorCode};
 
-fn refused(code: ErrorCode, msg: impl Into<String>) -> CommandResult {
+pub fn refused(code: ErrorCode, msg: impl Into<String>) -> CommandResult {
     CommandResult::Refused(ApiError::new(code, msg))
 }
 
@@ -69,6 +70,7 @@ pub fn apply_command(
                     format!("bucket {name} is not empty"),
                 ));
             }
+            mpu::remove_bucket_uploads(r, batch, &name)?;
             batch.delete_cf(cf(db, CF_BUCKETS)?, name.as_bytes());
             Ok(CommandResult::Done)
         }
@@ -76,12 +78,16 @@ pub fn apply_command(
             bucket,
             key,
             object,
+            condition,
         } => {
             if r.get_bucket(&bucket)?.is_none() {
                 return Ok(refused(
                     ErrorCode::NoSuchBucket,
                     format!("no bucket {bucket}"),
                 ));
+            }
+            if let Some(refusal) = check_condition(r, &bucket, &key, condition.as_ref())? {
+                return Ok(refusal);
             }
             let value = serde_json::to_vec(&StoredObject::V1(object))?;
             batch.put_cf(cf(db, CF_OBJECTS)?, object_key(&bucket, &key), value);
@@ -109,6 +115,115 @@ pub fn apply_command(
             batch.put_cf(cf(db, CF_KEYS)?, key.access_key.as_bytes(), value);
             Ok(CommandResult::AccessKey(key))
         }
+        Command::CopyObject {
+            src_bucket,
+            src_key,
+            dst_bucket,
+            dst_key,
+            src_etag,
+            replace_metadata,
+            condition,
+            last_modified_ms,
+        } => copy_object(
+            r,
+            batch,
+            CopyArgs {
+                src_bucket,
+                src_key,
+                dst_bucket,
+                dst_key,
+                src_etag,
+                replace_metadata,
+                condition,
+                last_modified_ms,
+            },
+        ),
+        Command::DeleteObjects { bucket, keys } => {
+            if r.get_bucket(&bucket)?.is_none() {
+                return Ok(refused(
+                    ErrorCode::NoSuchBucket,
+                    format!("no bucket {bucket}"),
+                ));
+            }
+            let objects = cf(db, CF_OBJECTS)?;
+            let mut existed = Vec::with_capacity(keys.len());
+            for key in &keys {
+                existed.push(r.get_object(&bucket, key)?.is_some());
+                batch.delete_cf(objects, object_key(&bucket, key));
+            }
+            Ok(CommandResult::DeletedMany { existed })
+        }
+        Command::CreateUpload { upload } => mpu::create_upload(r, batch, upload),
+        Command::PutPart {
+            bucket,
+            key,
+            upload_id,
+            part,
+        } => mpu::put_part(r, batch, &bucket, &key, &upload_id, part),
+        Command::CompleteUpload {
+            bucket,
+            key,
+            upload_id,
+            parts,
+            etag,
+            checksums,
+            condition,
+            last_modified_ms,
+        } => mpu::complete_upload(
+            r,
+            batch,
+            Completion {
+                bucket: &bucket,
+                key: &key,
+                upload_id: &upload_id,
+                parts: &parts,
+                etag,
+                checksums,
+                condition: condition.as_ref(),
+                last_modified_ms,
+            },
+        ),
+        Command::AbortUpload {
+            bucket,
+            key,
+            upload_id,
+        } => mpu::abort_upload(r, batch, &bucket, &key, &upload_id),
+        Command::DeleteAccessKey { access_key } => {
+            if r.get_access_key(&access_key)?.is_none() {
+                return Ok(refused(
+                    ErrorCode::NoSuchAccessKey,
+                    format!("no access key {access_key}"),
+                ));
+            }
+            batch.delete_cf(cf(db, CF_KEYS)?, access_key.as_bytes());
+            Ok(CommandResult::Done)
+        }
+        Command::SetBucketGrant {
+            bucket,
+            access_key,
+            permissions,
+        } => {
+            let Some(mut info) = r.get_bucket(&bucket)? else {
+                return Ok(refused(
+                    ErrorCode::NoSuchBucket,
+                    format!("no bucket {bucket}"),
+                ));
+            };
+            if r.get_access_key(&access_key)?.is_none() {
+                return Ok(refused(
+                    ErrorCode::NoSuchAccessKey,
+                    format!("no access key {access_key}"),
+                ));
+            }
+            if permissions.is_empty() {
+                info.grants.remove(&access_key);
+            } else {
+                info.grants.insert(access_key, permissions);
+            }
+            let value = serde_json::to_vec(&StoredBucket::V1(info.clone()))?;
+            batch.put_cf(cf(db, CF_BUCKETS)?, bucket.as_bytes(), value);
+            Ok(CommandResult::Bucket(info))
+        }
         Command::UpsertChunkserver { chunkserver } => {
             let k = chunkserver_key(chunkserver.id);
             batch.put_cf(
@@ -119,4 +234,99 @@ pub fn apply_command(
             Ok(CommandResult::Done)
         }
     }
+}
+
+/// Checks a write condition against the key's current version; `Some(refusal)` if it fails.
+pub fn check_condition(
+    r: &Reader,
+    bucket: &str,
+    key: &str,
+    condition: Option<&WriteCondition>,
+) -> Result<Option<CommandResult>, StoreError> {
+    let Some(condition) = condition else {
+        return Ok(None);
+    };
+    let current = r.get_object(bucket, key)?;
+    Ok(match (condition, current) {
+        (WriteCondition::IfNoneMatchAny, Some(_)) => Some(refused(
+            ErrorCode::PreconditionFailed,
+            format!("{key} exists (If-None-Match: *)"),
+        )),
+        (WriteCondition::IfNoneMatchAny, None) => None,
+        (WriteCondition::IfMatch(_), None) => {
+            Some(refused(ErrorCode::NoSuchKey, format!("no key {key}")))
+        }
+        (WriteCondition::IfMatch(etag), Some(cur)) => {
+            if etag.trim().trim_matches('"') == cur.etag || etag.trim() == "*" {
+                None
+            } else {
+                Some(refused(
+                    ErrorCode::PreconditionFailed,
+                    format!("{key} has another ETag (If-Match)"),
+                ))
+            }
+        }
+    })
+}
+
+fn copy_object(
+    r: &Reader,
+    batch: &mut WriteBatch,
+    c: CopyArgs,
+) -> Result<CommandResult, StoreError> {
+    if r.get_bucket(&c.dst_bucket)?.is_none() {
+        return Ok(refused(
+            ErrorCode::NoSuchBucket,
+            format!("no bucket {}", c.dst_bucket),
+        ));
+    }
+    if r.get_bucket(&c.src_bucket)?.is_none() {
+        return Ok(refused(
+            ErrorCode::NoSuchBucket,
+            format!("no bucket {}", c.src_bucket),
+        ));
+    }
+    let Some(mut object) = r.get_object(&c.src_bucket, &c.src_key)? else {
+        return Ok(refused(
+            ErrorCode::NoSuchKey,
+            format!("no key {}", c.src_key),
+        ));
+    };
+    if c.src_etag
+        .as_deref()
+        .is_some_and(|e| e.trim_matches('"') != object.etag)
+    {
+        return Ok(refused(
+            ErrorCode::PreconditionFailed,
+            "the copy source changed",
+        ));
+    }
+    if let Some(refusal) = check_condition(r, &c.dst_bucket, &c.dst_key, c.condition.as_ref())? {
+        return Ok(refusal);
+    }
+    if let Some(m) = c.replace_metadata {
+        object.content_type = m.content_type;
+        object.headers = m.headers;
+        object.user_metadata = m.user_metadata;
+    }
+    object.last_modified_ms = c.last_modified_ms;
+    let (etag, size) = (object.etag.clone(), object.size);
+    let value = serde_json::to_vec(&StoredObject::V1(object))?;
+    batch.put_cf(
+        cf(r.db(), CF_OBJECTS)?,
+        object_key(&c.dst_bucket, &c.dst_key),
+        value,
+    );
+    Ok(CommandResult::Copied { etag, size })
+}
+
+struct CopyArgs {
+    src_bucket: String,
+    src_key: String,
+    dst_bucket: String,
+    dst_key: String,
+    src_etag: Option<String>,
+    replace_metadata: Option<trireme_api::multipart::UploadMetadata>,
+    condition: Option<WriteCondition>,
+    last_modified_ms: u64,
 }

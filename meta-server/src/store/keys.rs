@@ -11,11 +11,21 @@ pub const CF_OBJECTS: &str = "objects";
 pub const CF_KEYS: &str = "access_keys";
 pub const CF_CHUNKSERVERS: &str = "chunkservers";
 pub const CF_SNAPSHOT: &str = "snapshot";
+pub const CF_UPLOADS: &str = "uploads";
+pub const CF_PARTS: &str = "parts";
 
-/// Column families that make up the state machine (copied into snapshots).
-pub const SM_DATA_CFS: [&str; 4] = [CF_BUCKETS, CF_OBJECTS, CF_KEYS, CF_CHUNKSERVERS];
+/// Column families that make up the state machine (copied into snapshots). Append only: a
+/// snapshot names column families by their index in this list.
+pub const SM_DATA_CFS: [&str; 6] = [
+    CF_BUCKETS,
+    CF_OBJECTS,
+    CF_KEYS,
+    CF_CHUNKSERVERS,
+    CF_UPLOADS,
+    CF_PARTS,
+];
 
-pub const ALL_CFS: [&str; 8] = [
+pub const ALL_CFS: [&str; 10] = [
     CF_LOGS,
     CF_RAFT,
     CF_SM_META,
@@ -24,6 +34,8 @@ pub const ALL_CFS: [&str; 8] = [
     CF_KEYS,
     CF_CHUNKSERVERS,
     CF_SNAPSHOT,
+    CF_UPLOADS,
+    CF_PARTS,
 ];
 
 pub const KEY_VOTE: &[u8] = b"vote";
@@ -68,6 +80,28 @@ pub fn after_all_with_prefix(encoded_prefix: &[u8]) -> Vec<u8> {
 pub fn strictly_after(encoded: &[u8]) -> Vec<u8> {
     let mut v = encoded.to_vec();
     v.push(0x00);
+    v
+}
+
+/// Uploads sort by bucket, then key, then upload id: `[len(bucket)][bucket][key] 0x00 [upload id]`.
+/// Keys never contain NUL (the gateway refuses it), so the separator is unambiguous.
+pub fn upload_key(bucket: &str, key: &str, upload_id: &str) -> Vec<u8> {
+    let mut v = object_key(bucket, key);
+    v.push(0);
+    v.extend_from_slice(upload_id.as_bytes());
+    v
+}
+
+/// Parts of one upload: `[upload id] 0x00 [part number, big-endian u32]`.
+pub fn part_prefix(upload_id: &str) -> Vec<u8> {
+    let mut v = upload_id.as_bytes().to_vec();
+    v.push(0);
+    v
+}
+
+pub fn part_key(upload_id: &str, part_number: u32) -> Vec<u8> {
+    let mut v = part_prefix(upload_id);
+    v.extend_from_slice(&part_number.to_be_bytes());
     v
 }
 

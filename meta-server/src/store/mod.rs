@@ -4,9 +4,11 @@
 //! durable too, since RocksDB has one write-ahead log).
 
 pub mod apply;
+pub mod apply_multipart;
 pub mod keys;
 pub mod log;
 pub mod read;
+pub mod read_multipart;
 pub mod records;
 pub mod sm;
 pub mod snapshot;

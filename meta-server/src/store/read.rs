@@ -235,9 +235,9 @@ mod tests {
             apply(&r, Command::CreateBucket { name: "bkt".into(), owner: "o".into(), created_ms: 0 });
             apply(&r, Command::CreateBucket { name: "bk".into(), owner: "o".into(), created_ms: 0 });
             for k in &keys {
-                apply(&r, Command::PutObject { bucket: "bkt".into(), key: k.clone(), object: record() });
+                apply(&r, Command::PutObject { bucket: "bkt".into(), key: k.clone(), object: record(), condition: None });
                 // A neighbouring bucket whose keys must never leak into the listing.
-                apply(&r, Command::PutObject { bucket: "bk".into(), key: format!("t{k}"), object: record() });
+                apply(&r, Command::PutObject { bucket: "bk".into(), key: format!("t{k}"), object: record(), condition: None });
             }
             let delim = if use_delim { Some("/".to_string()) } else { None };
             let mut got = Vec::new();

@@ -4,6 +4,7 @@
 use crate::types::ChunkserverRecord;
 use serde::{Deserialize, Serialize};
 use trireme_api::meta::{AccessKeyInfo, BucketInfo};
+use trireme_api::multipart::{PartRecord, UploadInfo};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "v")]
@@ -24,4 +25,18 @@ pub enum StoredAccessKey {
 pub enum StoredChunkserver {
     #[serde(rename = "1")]
     V1(ChunkserverRecord),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub enum StoredUpload {
+    #[serde(rename = "1")]
+    V1(UploadInfo),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub enum StoredPart {
+    #[serde(rename = "1")]
+    V1(PartRecord),
 }
