@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing Trireme needs, and only what is missing:
-#   apt:    librocksdb-dev libclang-dev clang pkg-config xfsprogs
+#   apt:    librocksdb-dev libclang-dev clang pkg-config xfsprogs, s3cmd and rclone (when not on PATH)
 #   python: boto3 awscli pytest
 #   cargo:  cargo-nextest
 # Idempotent: a second run installs nothing. Uses sudo when not root (if sudo exists).
@@ -41,6 +41,13 @@ done
 if ! command -v python3 >/dev/null 2>&1; then
     missing+=(python3 python3-pip)
 fi
+# S3 clients the cluster tests drive (tests/test_clients_s3cmd_rclone.py); any install on the
+# PATH will do (e.g. s3cmd from PyPI), else Debian's packages.
+for prog in s3cmd rclone; do
+    if ! command -v "$prog" >/dev/null 2>&1; then
+        missing+=("$prog")
+    fi
+done
 if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}"
 fi

@@ -99,6 +99,12 @@ pub struct GatewayConfigFile {
     pub replicas: u32,
     #[serde(default)]
     pub ready_file: Option<PathBuf>,
+    /// PEM certificate chain: with `tls_key`, the S3 endpoint serves HTTPS instead of HTTP.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) for `tls_cert`.
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
 }
 
 fn default_region() -> String {

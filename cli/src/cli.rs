@@ -109,10 +109,39 @@ pub enum BucketCommand {
         #[arg(long, value_name = "ACCESS_KEY")]
         owner: Option<String>,
     },
-    /// List buckets.
+    /// List buckets with their owner and grants.
     List,
     /// Delete an empty bucket.
     Delete { name: String },
+    /// Grant an access key permissions on a bucket (added to any it has).
+    Allow {
+        bucket: String,
+        #[command(flatten)]
+        grant: GrantArgs,
+    },
+    /// Take permissions on a bucket away from an access key (all of them without flags).
+    Deny {
+        bucket: String,
+        #[command(flatten)]
+        grant: GrantArgs,
+    },
+}
+
+/// The key and permission flags of `bucket allow|deny`.
+#[derive(Debug, Clone, Args)]
+pub struct GrantArgs {
+    /// The access key to grant to or take from.
+    #[arg(long, value_name = "ACCESS_KEY")]
+    pub key: String,
+    /// Read objects and list the bucket.
+    #[arg(long)]
+    pub read: bool,
+    /// Write and delete objects (PUT, DELETE, multipart, copy destination).
+    #[arg(long)]
+    pub write: bool,
+    /// Owner rights: everything, including deleting the bucket.
+    #[arg(long)]
+    pub owner: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,9 +151,32 @@ pub enum KeyCommand {
         /// A label for the key.
         #[arg(long, value_name = "NAME", default_value = "cli")]
         name: String,
+        /// The key may not create buckets (it can still use buckets it is granted).
+        #[arg(long)]
+        no_create_bucket: bool,
+    },
+    /// Import an access key pair chosen elsewhere (e.g. to keep existing clients working).
+    Import {
+        access_key: String,
+        /// The secret key; `-` reads it from standard input (keeps it out of `ps` and
+        /// shell history).
+        secret_key: String,
+        /// A label for the key.
+        #[arg(long, value_name = "NAME", default_value = "imported")]
+        name: String,
+        /// The key may not create buckets.
+        #[arg(long)]
+        no_create_bucket: bool,
     },
     /// List access keys (without secrets).
     List,
+    /// Delete an access key and revoke its grants. Buckets it owns stay, with their objects.
+    Delete {
+        access_key: String,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
 }
 
 /// Parses a byte count: a plain number or one with a K/M/G (x1024) suffix, optionally
@@ -184,8 +236,71 @@ mod tests {
     #[test]
     fn key_create_default_name() {
         let c = parse(&["key", "create"]).expect("parses");
-        assert!(
-            matches!(c.command, Command::Key(KeyCommand::Create { ref name }) if name == "cli")
+        assert!(matches!(
+            c.command,
+            Command::Key(KeyCommand::Create { ref name, no_create_bucket: false }) if name == "cli"
+        ));
+        let c = parse(&["key", "create", "--name", "ci", "--no-create-bucket"]).expect("parses");
+        assert!(matches!(
+            c.command,
+            Command::Key(KeyCommand::Create { ref name, no_create_bucket: true }) if name == "ci"
+        ));
+    }
+
+    #[test]
+    fn key_import_and_delete() {
+        let c = parse(&["key", "import", "AKID", "SECRET", "--name", "old"]).expect("parses");
+        match c.command {
+            Command::Key(KeyCommand::Import {
+                access_key,
+                secret_key,
+                name,
+                no_create_bucket,
+            }) => {
+                assert_eq!(
+                    (access_key.as_str(), secret_key.as_str()),
+                    ("AKID", "SECRET")
+                );
+                assert_eq!(name, "old");
+                assert!(!no_create_bucket);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(
+            parse(&["key", "import", "AKID"])
+                .expect_err("no secret")
+                .exit_code(),
+            2
+        );
+        let c = parse(&["key", "delete", "AKID", "--yes"]).expect("parses");
+        assert!(matches!(
+            c.command,
+            Command::Key(KeyCommand::Delete { ref access_key, yes: true }) if access_key == "AKID"
+        ));
+    }
+
+    #[test]
+    fn bucket_allow_and_deny() {
+        let c =
+            parse(&["bucket", "allow", "b", "--key", "AK", "--read", "--owner"]).expect("parses");
+        match c.command {
+            Command::Bucket(BucketCommand::Allow { bucket, grant }) => {
+                assert_eq!((bucket.as_str(), grant.key.as_str()), ("b", "AK"));
+                assert!(grant.read && !grant.write && grant.owner);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let c = parse(&["bucket", "deny", "b", "--key", "AK"]).expect("parses");
+        assert!(matches!(
+            c.command,
+            Command::Bucket(BucketCommand::Deny { ref grant, .. })
+                if !grant.read && !grant.write && !grant.owner
+        ));
+        assert_eq!(
+            parse(&["bucket", "allow", "b", "--read"])
+                .expect_err("no key")
+                .exit_code(),
+            2
         );
     }
 

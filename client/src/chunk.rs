@@ -67,7 +67,12 @@ impl ChunkClient {
     }
 
     /// Deletes a chunk replica (absent is not an error).
-    pub async fn delete_chunk(&self, addr: &str, disk: &DiskId, chunk: &ChunkId) -> Result<(), ClientError> {
+    pub async fn delete_chunk(
+        &self,
+        addr: &str,
+        disk: &DiskId,
+        chunk: &ChunkId,
+    ) -> Result<(), ClientError> {
         let resp = self
             .transport
             .request(reqwest::Method::DELETE, addr, &chunk_path(disk, chunk))

@@ -24,7 +24,12 @@ impl MetaClient {
     /// A client for a group with these member addresses. `deadline` bounds the retries of
     /// one call (leader elections take a few seconds).
     pub fn new(transport: Transport, members: Vec<String>, deadline: Duration) -> Self {
-        MetaClient { transport, members: Mutex::new(members), preferred: Mutex::new(0), deadline }
+        MetaClient {
+            transport,
+            members: Mutex::new(members),
+            preferred: Mutex::new(0),
+            deadline,
+        }
     }
 
     pub fn transport(&self) -> &Transport {

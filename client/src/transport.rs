@@ -32,7 +32,12 @@ impl Transport {
     }
 
     /// A request builder for `method http://addr{path}` carrying the cluster credentials.
-    pub fn request(&self, method: reqwest::Method, addr: &str, path: &str) -> reqwest::RequestBuilder {
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        addr: &str,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
         self.http
             .request(method, format!("http://{addr}{path}"))
             .header(SECRET_HEADER, &self.settings.secret)
@@ -52,7 +57,10 @@ impl Transport {
 }
 
 pub(crate) fn transport_error(addr: &str, e: reqwest::Error) -> ClientError {
-    ClientError::Transport { addr: addr.to_string(), message: format!("{e:#}") }
+    ClientError::Transport {
+        addr: addr.to_string(),
+        message: format!("{e:#}"),
+    }
 }
 
 /// Turns a non-200 answer into its [`ApiError`] (or a best-effort one if the body is not one).
@@ -62,10 +70,17 @@ pub(crate) async fn error_from(addr: &str, resp: reqwest::Response) -> ClientErr
         Ok(body) => match serde_json::from_slice::<ApiError>(&body) {
             Ok(e) => ClientError::Api(e),
             Err(_) => {
-                let code = if status.is_server_error() { ErrorCode::Unavailable } else { ErrorCode::Internal };
+                let code = if status.is_server_error() {
+                    ErrorCode::Unavailable
+                } else {
+                    ErrorCode::Internal
+                };
                 ClientError::Api(ApiError::new(
                     code,
-                    format!("{addr} answered {status}: {}", String::from_utf8_lossy(&body[..body.len().min(200)])),
+                    format!(
+                        "{addr} answered {status}: {}",
+                        String::from_utf8_lossy(&body[..body.len().min(200)])
+                    ),
                 ))
             }
         },
@@ -81,5 +96,8 @@ pub(crate) async fn decode_json<T: serde::de::DeserializeOwned>(
         return Err(error_from(addr, resp).await);
     }
     let body = resp.bytes().await.map_err(|e| transport_error(addr, e))?;
-    serde_json::from_slice(&body).map_err(|e| ClientError::Decode { addr: addr.to_string(), message: e.to_string() })
+    serde_json::from_slice(&body).map_err(|e| ClientError::Decode {
+        addr: addr.to_string(),
+        message: e.to_string(),
+    })
 }

@@ -1,6 +1,7 @@
 //! The gateway's runtime config: [`GatewayConfigFile`] (the TOML format in trireme-api)
 //! validated into typed units.
 
+use crate::tls::TlsFiles;
 use std::path::PathBuf;
 use std::time::Duration;
 use trireme_api::config::{ClusterSettings, GatewayConfigFile};
@@ -64,6 +65,10 @@ pub struct GatewayConfig {
     pub replica_penalty: Duration,
     /// How long a chunkserver that failed a write is left out of new placements.
     pub write_penalty: Duration,
+    /// Serve HTTPS with this certificate and key; plain HTTP when absent.
+    pub tls: Option<TlsFiles>,
+    /// How long a bucket's owner and grants are reused by the authorization check.
+    pub bucket_cache_ttl: Duration,
 }
 
 impl GatewayConfig {
@@ -108,6 +113,15 @@ impl GatewayConfig {
         if file.region.is_empty() {
             return Err(ConfigError::Invalid("`region` must not be empty".into()));
         }
+        let tls = match (file.tls_cert, file.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "`tls_cert` and `tls_key` must be set together".into(),
+                ))
+            }
+        };
         let domain = file.domain.filter(|d| !d.is_empty());
         if let Some(d) = &domain {
             if s3s::host::SingleDomain::new(d).is_err() {
@@ -133,6 +147,8 @@ impl GatewayConfig {
             write_attempts: 5,
             replica_penalty: Duration::from_secs(30),
             write_penalty: Duration::from_secs(10),
+            tls,
+            bucket_cache_ttl: crate::access::BUCKET_TTL,
         })
     }
 }
@@ -180,5 +196,22 @@ mod tests {
         let mut f = file();
         f.domain = Some(String::new());
         assert!(GatewayConfig::from_file(f).unwrap().domain.is_none());
+    }
+
+    #[test]
+    fn tls_needs_both_files() {
+        assert!(GatewayConfig::from_file(file()).unwrap().tls.is_none());
+        let mut f = file();
+        f.tls_cert = Some("c.pem".into());
+        assert!(GatewayConfig::from_file(f).is_err());
+        let mut f = file();
+        f.tls_key = Some("k.pem".into());
+        assert!(GatewayConfig::from_file(f).is_err());
+        let mut f = file();
+        f.tls_cert = Some("c.pem".into());
+        f.tls_key = Some("k.pem".into());
+        let tls = GatewayConfig::from_file(f).unwrap().tls.unwrap();
+        assert_eq!(tls.cert, PathBuf::from("c.pem"));
+        assert_eq!(tls.key, PathBuf::from("k.pem"));
     }
 }

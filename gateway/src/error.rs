@@ -70,6 +70,9 @@ pub enum PutError {
     BadDigest,
     #[error("metadata request failed: {0}")]
     Meta(#[from] ClientError),
+    /// Reading the source of a copy failed (UploadPartCopy re-chunks stored data).
+    #[error("reading the copy source failed: {0}")]
+    Source(#[from] ReadError),
     #[error("chunk {chunk}: only {written} of {wanted} replicas could be written ({last_error})")]
     Placement {
         chunk: ChunkId,
@@ -182,6 +185,7 @@ pub fn from_put(err: &PutError) -> S3Error {
             "The Content-MD5 you specified did not match what we received.",
         ),
         PutError::Meta(c) => from_client(c),
+        PutError::Source(r) => from_read(r),
         PutError::Placement { .. } => S3Error::with_message(S3ErrorCode::SlowDown, err.to_string()),
         PutError::Internal(m) => S3Error::with_message(S3ErrorCode::InternalError, m.clone()),
     }

@@ -11,23 +11,32 @@
 //!
 //! # Layout
 //! - [`config`]: `GatewayConfigFile` (TOML) validated into [`GatewayConfig`].
-//! - [`server`]: [`run`]: builds the s3s service, the accept loop (TCP_NODELAY, hyper
-//!   HTTP/1.1 keep-alive), graceful shutdown, the ready file.
-//! - [`auth`]: [`auth::MetaAuth`], secret keys from GetAccessKey with a short cache.
+//! - [`server`]: [`run`]: builds the s3s service, the accept loop (TCP_NODELAY, optional
+//!   TLS, hyper HTTP/1.1 keep-alive), graceful shutdown, the ready file.
+//! - [`auth`]: [`auth::MetaAuth`], secret keys from GetAccessKey with a short cache
+//!   ([`auth::KeyCache`]); what s3s verifies itself.
+//! - [`access`]: [`access::BucketAccess`], the authorization of every operation (bucket
+//!   owner, read/write/owner grants, CreateBucket permission).
+//! - [`guard`]: checks before s3s (presigned URL lifetime, SigV4 only).
+//! - [`tls`]: HTTPS with rustls when `tls_cert`/`tls_key` are configured.
 //! - [`error`]: the gateway's error types and the one mapping to S3 errors.
-//! - [`s3`]: the S3 operations, one file per family (bucket, put, get/head, delete, list),
-//!   plus stored headers, S3 additional checksums and naming rules.
+//! - [`s3`]: the S3 operations, one file per family (bucket, put, get/head, delete, list,
+//!   batch delete, copy, versions, and `s3::multipart` for multipart uploads), plus stored
+//!   headers, S3 additional checksums, copy sources, write conditions and naming rules.
 //! - [`pipeline`]: the data path: chunker (cut + hash), writer (replica writes with
 //!   retries), reader (replica reads with failover, body streaming), range (range -> chunk
-//!   slices).
+//!   slices), copy (re-chunking stored data for UploadPartCopy).
 //! - `main.rs`: the `trireme-gateway --config FILE` binary.
 
+pub mod access;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod guard;
 pub mod pipeline;
 pub mod s3;
 pub mod server;
+pub mod tls;
 
 pub use config::{ConfigError, GatewayConfig};
 pub use server::{run, ServeError};

@@ -1,19 +1,22 @@
 //! Building the s3s service and serving it: our own accept loop (TCP_NODELAY on every
-//! accepted socket), hyper HTTP/1.1 with keep-alive, and graceful shutdown.
+//! accepted socket), optional TLS, hyper HTTP/1.1 with keep-alive, and graceful shutdown.
 
-use crate::auth::MetaAuth;
+use crate::access::BucketAccess;
+use crate::auth::{KeyCache, MetaAuth};
 use crate::config::GatewayConfig;
+use crate::guard::Guarded;
 use crate::pipeline::DataPath;
 use crate::s3::names::{BucketNames, DomainHost};
 use crate::s3::TriremeS3;
 use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use s3s::service::{S3Service, S3ServiceBuilder};
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 use trireme_api::config::ReadyFile;
 use trireme_client::{ChunkClient, MetaClient, Transport};
 
@@ -29,12 +32,14 @@ pub enum ServeError {
         path: String,
         source: std::io::Error,
     },
+    #[error("TLS setup failed: {0}")]
+    Tls(#[from] crate::tls::TlsError),
     #[error("listener error: {0}")]
     Io(#[from] std::io::Error),
 }
 
-/// Builds the S3 service: auth against the metadata, our bucket naming rules, and
-/// virtual-hosted-style addressing when a domain is configured.
+/// Builds the S3 service: authentication and authorization against the metadata, our bucket
+/// naming rules, and virtual-hosted-style addressing when a domain is configured.
 pub fn build_service(config: &GatewayConfig) -> Result<S3Service, ServeError> {
     let meta_transport = Transport::new(config.cluster.clone(), config.meta_timeout);
     let chunk_transport = Transport::new(config.cluster.clone(), config.chunk_timeout);
@@ -46,7 +51,9 @@ pub fn build_service(config: &GatewayConfig) -> Result<S3Service, ServeError> {
     let data = DataPath::new(config, meta.clone(), ChunkClient::new(chunk_transport));
     let s3 = TriremeS3::new(config, meta.clone(), data);
     let mut builder = S3ServiceBuilder::new(s3);
-    builder.set_auth(MetaAuth::new(meta, config.key_cache_ttl));
+    let keys = Arc::new(KeyCache::new(meta.clone(), config.key_cache_ttl));
+    builder.set_auth(MetaAuth::new(keys.clone()));
+    builder.set_access(BucketAccess::new(meta, keys, config.bucket_cache_ttl));
     builder.set_validation(BucketNames);
     if let Some(domain) = &config.domain {
         builder
@@ -55,27 +62,30 @@ pub fn build_service(config: &GatewayConfig) -> Result<S3Service, ServeError> {
     Ok(builder.build())
 }
 
-/// Serves the S3 endpoint on `listener` until `shutdown` completes, then stops accepting
-/// and waits (bounded) for open connections to finish their requests. Writes the config's
-/// ready file once accepting.
+/// Serves the S3 endpoint on `listener` (HTTPS when the config names a certificate) until
+/// `shutdown` completes, then stops accepting and waits (bounded) for open connections to
+/// finish their requests. Writes the config's ready file once accepting.
 pub async fn run(
     config: GatewayConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    let service = build_service(&config)?;
+    let service = Guarded::new(build_service(&config)?);
+    let tls = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
     let addr = listener.local_addr()?;
     if let Some(path) = &config.ready_file {
         write_ready_file(path, &addr.to_string())?;
     }
-    tracing::info!(%addr, "S3 gateway serving");
-    serve(listener, service, shutdown).await
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, "S3 gateway serving");
+    serve(listener, service, tls, shutdown).await
 }
 
-/// The accept loop.
+/// The accept loop; with `tls`, each connection is a TLS session.
 pub async fn serve(
     listener: TcpListener,
-    service: S3Service,
+    service: Guarded,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
     let graceful = GracefulShutdown::new();
@@ -89,13 +99,7 @@ pub async fn serve(
                     if let Err(e) = stream.set_nodelay(true) {
                         tracing::warn!(%peer, error = %e, "cannot set TCP_NODELAY");
                     }
-                    let conn = http.serve_connection(TokioIo::new(stream), service.clone());
-                    let conn = graceful.watch(conn);
-                    tokio::spawn(async move {
-                        if let Err(e) = conn.await {
-                            tracing::debug!(%peer, error = %e, "connection ended with an error");
-                        }
-                    });
+                    spawn_connection(stream, tls.as_ref(), &http, &service, &graceful);
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
@@ -118,6 +122,63 @@ pub async fn serve(
         tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
     }
     Ok(())
+}
+
+/// Serves one accepted connection on its own task, watched by the graceful shutdown.
+fn spawn_connection(
+    stream: TcpStream,
+    tls: Option<&TlsAcceptor>,
+    http: &hyper::server::conn::http1::Builder,
+    service: &Guarded,
+    graceful: &GracefulShutdown,
+) {
+    let (http, service, watcher) = (http.clone(), service.clone(), graceful.watcher());
+    match tls {
+        None => tokio::spawn(serve_plain(stream, http, service, watcher)),
+        Some(tls) => tokio::spawn(serve_tls(stream, tls.clone(), http, service, watcher)),
+    };
+}
+
+/// One plain HTTP/1.1 connection.
+async fn serve_plain(
+    stream: TcpStream,
+    http: hyper::server::conn::http1::Builder,
+    service: Guarded,
+    watcher: Watcher,
+) {
+    let peer = stream.peer_addr().ok();
+    let conn = watcher.watch(http.serve_connection(TokioIo::new(stream), service));
+    if let Err(e) = conn.await {
+        tracing::debug!(?peer, error = %e, "connection ended with an error");
+    }
+}
+
+/// One TLS connection: the handshake (bounded by [`crate::tls::HANDSHAKE_TIMEOUT`]), then
+/// HTTP/1.1 over the session.
+async fn serve_tls(
+    stream: TcpStream,
+    acceptor: TlsAcceptor,
+    http: hyper::server::conn::http1::Builder,
+    service: Guarded,
+    watcher: Watcher,
+) {
+    let peer = stream.peer_addr().ok();
+    let tls =
+        match tokio::time::timeout(crate::tls::HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => {
+                tracing::debug!(?peer, error = %e, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(?peer, "TLS handshake timed out");
+                return;
+            }
+        };
+    let conn = watcher.watch(http.serve_connection(TokioIo::new(tls), service));
+    if let Err(e) = conn.await {
+        tracing::debug!(?peer, error = %e, "connection ended with an error");
+    }
 }
 
 /// Writes the ready file atomically (tmp + rename).

@@ -367,6 +367,17 @@ async fn conditional_writes_copies_and_batch_deletes() {
         .expect("revoke");
     assert!(b.grants.is_empty());
     client
+        .call(&SetBucketGrant {
+            bucket: "bkt".into(),
+            access_key: "AKIMPORTED1".into(),
+            permissions: Permissions {
+                read: true,
+                ..Default::default()
+            },
+        })
+        .await
+        .expect("grant again");
+    client
         .call(&DeleteAccessKey {
             access_key: "AKIMPORTED1".into(),
         })
@@ -379,6 +390,11 @@ async fn conditional_writes_copies_and_batch_deletes() {
         .await
         .expect_err("deleted");
     assert_eq!(e.code(), Some(ErrorCode::NoSuchAccessKey));
+    let b = client
+        .call(&GetBucket { name: "bkt".into() })
+        .await
+        .expect("bucket");
+    assert!(b.grants.is_empty(), "a deleted key's grants are dropped");
 
     for n in &mut nodes {
         n.stop().await;

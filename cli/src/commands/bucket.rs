@@ -1,11 +1,14 @@
-//! `trireme bucket create|list|delete`.
+//! `trireme bucket create|list|delete` (`allow|deny` are in [`super::grant`]).
 
 use crate::cluster::Cluster;
 use crate::error::CliError;
 use crate::output::{emit, format_utc_ms, print_json};
 use crate::table::Table;
 use serde::Serialize;
-use trireme_api::meta::{CreateBucket, DeleteBucket, ListBuckets, ListBucketsResponse};
+use std::collections::BTreeMap;
+use trireme_api::meta::{
+    CreateBucket, DeleteBucket, ListBuckets, ListBucketsResponse, Permissions,
+};
 
 pub async fn create(
     cluster: &Cluster,
@@ -65,15 +68,42 @@ pub async fn delete(cluster: &Cluster, name: &str, json: bool) -> Result<(), Cli
     emit(&format!("deleted bucket {name}\n"))
 }
 
-/// The bucket table, sorted by name.
+/// The bucket table, sorted by name. GRANTS lists `KEY:flags` (r read, w write, o owner).
 pub fn render(resp: &ListBucketsResponse) -> String {
     let mut buckets: Vec<_> = resp.buckets.iter().collect();
     buckets.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut t = Table::new(&["NAME", "OWNER", "CREATED (UTC)"]);
+    let mut t = Table::new(&["NAME", "OWNER", "GRANTS", "CREATED (UTC)"]);
     for b in buckets {
-        t.row([b.name.clone(), b.owner.clone(), format_utc_ms(b.created_ms)]);
+        t.row([
+            b.name.clone(),
+            b.owner.clone(),
+            grants_cell(&b.grants),
+            format_utc_ms(b.created_ms),
+        ]);
     }
     t.render()
+}
+
+/// `AK1:rw AK2:o`, or `-` without grants.
+pub fn grants_cell(grants: &BTreeMap<String, Permissions>) -> String {
+    let cells: Vec<String> = grants
+        .iter()
+        .filter(|(_, p)| !p.is_empty())
+        .map(|(k, p)| {
+            let mut flags = String::new();
+            for (on, c) in [(p.read, 'r'), (p.write, 'w'), (p.owner, 'o')] {
+                if on {
+                    flags.push(c);
+                }
+            }
+            format!("{k}:{flags}")
+        })
+        .collect();
+    if cells.is_empty() {
+        "-".to_string()
+    } else {
+        cells.join(" ")
+    }
 }
 
 #[cfg(test)]
@@ -95,14 +125,32 @@ mod tests {
                     name: "alpha".into(),
                     owner: "AK2".into(),
                     created_ms: 1_700_000_000_000,
-                    grants: Default::default(),
+                    grants: [
+                        (
+                            "AK3".to_string(),
+                            Permissions {
+                                read: true,
+                                write: true,
+                                owner: false,
+                            },
+                        ),
+                        (
+                            "AK4".to_string(),
+                            Permissions {
+                                owner: true,
+                                ..Default::default()
+                            },
+                        ),
+                    ]
+                    .into_iter()
+                    .collect(),
                 },
             ],
         };
         let expected = "\
-NAME   OWNER  CREATED (UTC)
-alpha  AK2    2023-11-14 22:13:20
-zeta   AK1    1970-01-01 00:00:00
+NAME   OWNER  GRANTS        CREATED (UTC)
+alpha  AK2    AK3:rw AK4:o  2023-11-14 22:13:20
+zeta   AK1    -             1970-01-01 00:00:00
 ";
         assert_eq!(render(&resp), expected);
     }

@@ -4,6 +4,7 @@ pub mod bucket;
 pub mod chunkserver;
 pub mod cluster;
 pub mod disk;
+pub mod grant;
 pub mod key;
 
 use crate::cli::{
@@ -39,7 +40,36 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Bucket(BucketCommand::Delete { name }) => {
             bucket::delete(&cluster, &name, json).await
         }
-        Command::Key(KeyCommand::Create { name }) => key::create(&cluster, &name, json).await,
+        Command::Bucket(BucketCommand::Allow { bucket, grant }) => {
+            grant::allow(&cluster, &bucket, &grant, json).await
+        }
+        Command::Bucket(BucketCommand::Deny { bucket, grant }) => {
+            grant::deny(&cluster, &bucket, &grant, json).await
+        }
+        Command::Key(KeyCommand::Create {
+            name,
+            no_create_bucket,
+        }) => key::create(&cluster, &name, !no_create_bucket, json).await,
+        Command::Key(KeyCommand::Import {
+            access_key,
+            secret_key,
+            name,
+            no_create_bucket,
+        }) => {
+            let secret = key::secret_arg(&secret_key)?;
+            key::import(
+                &cluster,
+                &access_key,
+                &secret,
+                &name,
+                !no_create_bucket,
+                json,
+            )
+            .await
+        }
         Command::Key(KeyCommand::List) => key::list(&cluster, json).await,
+        Command::Key(KeyCommand::Delete { access_key, yes }) => {
+            key::delete(&cluster, &access_key, yes, json).await
+        }
     }
 }

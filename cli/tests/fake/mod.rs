@@ -223,18 +223,71 @@ async fn meta(c: MetaConfigFile) {
     let router = route::<CreateAccessKey>(router, |m, req| {
         m.leader()?;
         let n = m.keys.len() + 1;
+        let access_key = req.access_key.unwrap_or_else(|| format!("AKFAKE{n}"));
+        if m.keys.iter().any(|k| k.access_key == access_key) {
+            return Err(ApiError::new(
+                ErrorCode::AccessKeyExists,
+                "the access key exists",
+            ));
+        }
         let info = AccessKeyInfo {
-            access_key: format!("AKFAKE{n}"),
-            secret_key: Some(format!("secret{n}")),
+            access_key,
+            secret_key: Some(req.secret_key.unwrap_or_else(|| format!("secret{n}"))),
             name: req.name,
             created_ms: 1_700_000_000_000 + n as u64,
-            allow_create_bucket: true,
+            allow_create_bucket: req.allow_create_bucket,
         };
         m.keys.push(AccessKeyInfo {
             secret_key: None,
             ..info.clone()
         });
         Ok(info)
+    });
+    let router = route::<GetAccessKey>(router, |m, req| {
+        m.leader()?;
+        m.keys
+            .iter()
+            .find(|k| k.access_key == req.access_key)
+            .cloned()
+            .ok_or_else(|| ApiError::new(ErrorCode::NoSuchAccessKey, "no such access key"))
+    });
+    let router = route::<DeleteAccessKey>(router, |m, req| {
+        m.leader()?;
+        let before = m.keys.len();
+        m.keys.retain(|k| k.access_key != req.access_key);
+        if m.keys.len() == before {
+            return Err(ApiError::new(
+                ErrorCode::NoSuchAccessKey,
+                "no such access key",
+            ));
+        }
+        Ok(Empty {})
+    });
+    let router = route::<GetBucket>(router, |m, req| {
+        m.leader()?;
+        m.buckets
+            .get(&req.name)
+            .cloned()
+            .ok_or_else(|| ApiError::new(ErrorCode::NoSuchBucket, "no such bucket"))
+    });
+    let router = route::<SetBucketGrant>(router, |m, req| {
+        m.leader()?;
+        if !m.keys.iter().any(|k| k.access_key == req.access_key) {
+            return Err(ApiError::new(
+                ErrorCode::NoSuchAccessKey,
+                "no such access key",
+            ));
+        }
+        let b = m
+            .buckets
+            .get_mut(&req.bucket)
+            .ok_or_else(|| ApiError::new(ErrorCode::NoSuchBucket, "no such bucket"))?;
+        if req.permissions.is_empty() {
+            b.grants.remove(&req.access_key);
+        } else {
+            b.grants.insert(req.access_key, req.permissions);
+        }
+        Ok(b.clone())
     });
     let router = route::<ListAccessKeys>(router, |m, _| {
         m.leader()?;

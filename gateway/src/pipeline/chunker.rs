@@ -4,7 +4,7 @@
 //! [`Chunker`] is the pure part (bytes in, chunks out); [`ChunkSource`] drives it from the
 //! client's body stream, enforcing the size limit and classifying body errors.
 
-use crate::error::{BodyError, PutError};
+use crate::error::{BodyError, PutError, ReadError};
 use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt};
 use md5::{Digest, Md5};
@@ -199,7 +199,13 @@ where
                     }
                     self.pending = bytes;
                 }
-                Some(Err(e)) => return Err(PutError::Body(BodyError::classify(e.as_ref()))),
+                Some(Err(e)) => {
+                    // A copy's source stream carries the reader's own error.
+                    return Err(match e.downcast::<ReadError>() {
+                        Ok(r) => PutError::Source(*r),
+                        Err(e) => PutError::Body(BodyError::classify(e.as_ref())),
+                    });
+                }
                 None => {
                     let Some(chunker) = self.chunker.take() else {
                         return Ok(None);

@@ -4,11 +4,13 @@
 //! - [`writer`]: write one chunk to `replicas` chunkservers, replacing failed targets.
 //! - [`reader`]: read a chunk slice from its replicas with failover; stream an object.
 //! - [`range`]: clip a byte range to chunk slices.
+//! - [`copy`]: re-chunk a span of stored data (UploadPartCopy) through the upload path.
 //!
 //! [`DataPath::upload`] overlaps reading chunk N+1 from the client with writing chunk N, so
 //! at most two chunks of a request are in memory.
 
 pub mod chunker;
+pub mod copy;
 pub mod range;
 pub mod reader;
 pub mod writer;

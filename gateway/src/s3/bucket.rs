@@ -1,8 +1,9 @@
 //! Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
 //! GetBucketLocation.
 //!
-//! Trireme is single-tenant: every access key may use every bucket, so ListBuckets lists all
-//! buckets; a bucket's owner is the access key that created it.
+//! A bucket's owner is the access key that created it; who may do what on a bucket is
+//! decided before the operation runs ([`crate::access`]). ListBuckets lists the buckets the
+//! key owns or holds a grant on.
 
 use super::{access_key, names, TriremeS3};
 use crate::error;
@@ -32,6 +33,7 @@ pub async fn list_buckets(
         .await
         .map_err(|e| error::from_client(&e))?
         .buckets;
+    all.retain(|b| crate::access::may_list(b, &me));
     all.sort_by(|a, b| a.name.cmp(&b.name));
     let prefix = input.prefix.clone().unwrap_or_default();
     let after = match &input.continuation_token {

@@ -5,7 +5,7 @@
 
 use s3s::checksum::ChecksumHasher;
 use s3s::crypto::Checksum as _;
-use s3s::dto::{Checksum, ChecksumAlgorithm, PutObjectInput};
+use s3s::dto::{Checksum, ChecksumAlgorithm, ChecksumType, PutObjectInput};
 use s3s::{S3Error, S3ErrorCode, S3Result};
 use std::collections::BTreeMap;
 
@@ -142,6 +142,21 @@ pub fn from_map(m: &BTreeMap<String, String>) -> Checksum {
     c
 }
 
+/// The checksum type of stored checksums: COMPOSITE for a multipart object's checksum of
+/// checksums (`base64-N`; base64 itself has no '-'), FULL_OBJECT otherwise; None without any.
+pub fn checksum_type(c: &Checksum) -> Option<ChecksumType> {
+    let values: Vec<&String> = NAMES.iter().filter_map(|n| get(c, n)).collect();
+    if values.is_empty() {
+        return None;
+    }
+    let kind = if values.iter().any(|v| v.contains('-')) {
+        ChecksumType::COMPOSITE
+    } else {
+        ChecksumType::FULL_OBJECT
+    };
+    Some(ChecksumType::from_static(kind))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,5 +217,13 @@ mod tests {
         let m = to_map(&c);
         assert_eq!(m.len(), 2);
         assert!(from_map(&m) == c);
+        let kind = |c: &Checksum| checksum_type(c).map(|k| k.as_str().to_string());
+        assert_eq!(kind(&c).as_deref(), Some(ChecksumType::FULL_OBJECT));
+        let composite = Checksum {
+            checksum_crc32: Some("AAAAAA==-3".into()),
+            ..Default::default()
+        };
+        assert_eq!(kind(&composite).as_deref(), Some(ChecksumType::COMPOSITE));
+        assert_eq!(kind(&Checksum::default()), None);
     }
 }

@@ -1,6 +1,7 @@
 //! DeleteObject: 204 whether or not the key existed (Amazon S3 semantics); a missing
 //! bucket is still NoSuchBucket. The chunks are garbage-collected by the cluster.
 
+use super::versions::{check_version_id, Version};
 use super::TriremeS3;
 use crate::error;
 use s3s::dto::*;
@@ -22,7 +23,7 @@ pub async fn delete_object(
             "conditional deletes are not implemented",
         ));
     }
-    if input.version_id.as_deref().is_some_and(|v| v != "null") {
+    if check_version_id(input.version_id.as_deref())? == Version::Missing {
         // No versions are kept: deleting a version that never existed is a no-op.
         return Ok(S3Response::new(DeleteObjectOutput::default()));
     }

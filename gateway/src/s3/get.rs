@@ -3,7 +3,7 @@
 //! body starts; if the first slice cannot be read from any replica the answer is a 503.
 
 use super::headers::{self, Conditions, StoredHeaders};
-use super::{checksum, TriremeS3};
+use super::{checksum, multipart, versions, TriremeS3};
 use crate::error;
 use crate::pipeline::range::{self, ChunkSlice};
 use s3s::dto::*;
@@ -22,6 +22,8 @@ struct Resolved {
     /// The bytes to send, and whether they are a partial (206) answer.
     span: Span<u64>,
     partial: bool,
+    /// With `partNumber` on a multipart object: its number of parts.
+    parts_count: Option<i32>,
 }
 
 fn invalid_range(size: u64) -> S3Error {
@@ -29,17 +31,6 @@ fn invalid_range(size: u64) -> S3Error {
         S3ErrorCode::InvalidRange,
         format!("The requested range is not satisfiable (object size {size})"),
     )
-}
-
-/// Versions are not kept: only the "null" version (the current object) exists.
-fn check_version(version_id: Option<&str>) -> S3Result<()> {
-    match version_id {
-        None | Some("null") => Ok(()),
-        Some(_) => Err(S3Error::with_message(
-            S3ErrorCode::NoSuchVersion,
-            "The specified version does not exist.",
-        )),
-    }
 }
 
 /// The stored checksums, for a whole-object answer with `x-amz-checksum-mode: ENABLED`.
@@ -52,23 +43,46 @@ fn checksums_out(mode: Option<&ChecksumMode>, r: &Resolved) -> Checksum {
     }
 }
 
-/// A single-part object has exactly one part; Range and partNumber are exclusive.
-fn check_part(part: Option<i32>, has_range: bool) -> S3Result<()> {
-    match (part, has_range) {
-        (None, _) | (Some(1), false) => Ok(()),
-        (Some(1), true) => Err(S3Error::with_message(
+fn invalid_part_number() -> S3Error {
+    let mut e = S3Error::with_message(
+        S3ErrorCode::Custom("InvalidPartNumber".into()),
+        "The requested partnumber is not satisfiable",
+    );
+    e.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
+    e
+}
+
+/// Checks `partNumber` before the record is read: 1..=10000, and not with a Range.
+fn check_part_request(part: Option<i32>, has_range: bool) -> S3Result<Option<u32>> {
+    let Some(n) = part else { return Ok(None) };
+    let n = multipart::part_number(n)?;
+    if has_range {
+        return Err(S3Error::with_message(
             S3ErrorCode::InvalidRequest,
-            "Cannot specify both Range and partNumber",
-        )),
-        (Some(_), _) => {
-            let mut e = S3Error::with_message(
-                S3ErrorCode::Custom("InvalidPartNumber".into()),
-                "The requested partnumber is not satisfiable",
-            );
-            e.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
-            Err(e)
-        }
+            "Cannot specify both Range header and partNumber query parameter",
+        ));
     }
+    Ok(Some(n))
+}
+
+/// The bytes of part `n` and the object's part count. A multipart object's parts are
+/// `part_sizes`; any other object is its own single part. A part beyond the last is
+/// InvalidPartNumber (416).
+pub fn part_span(part_sizes: &[u64], size: u64, n: u32) -> S3Result<(Span<u64>, Option<i32>)> {
+    if part_sizes.is_empty() {
+        return if n == 1 {
+            Ok((0..size, None))
+        } else {
+            Err(invalid_part_number())
+        };
+    }
+    let idx = (n as usize)
+        .checked_sub(1)
+        .filter(|i| *i < part_sizes.len())
+        .ok_or_else(invalid_part_number)?;
+    let start: u64 = part_sizes[..idx].iter().sum();
+    let count = i32::try_from(part_sizes.len()).unwrap_or(i32::MAX);
+    Ok((start..start + part_sizes[idx], Some(count)))
 }
 
 async fn resolve(
@@ -77,6 +91,7 @@ async fn resolve(
     key: String,
     conditions: &Conditions,
     range: Option<&Range>,
+    part: Option<u32>,
 ) -> S3Result<Resolved> {
     let resp = s3
         .meta
@@ -86,16 +101,25 @@ async fn resolve(
     let rec = resp.object;
     headers::check_conditions(&rec, conditions)?;
     let size = rec.size;
-    let (span, partial) = match range::resolve(range, size) {
-        Ok(Some(r)) => (r, true),
-        Ok(None) => (0..size, false),
-        Err(range::Unsatisfiable) => return Err(invalid_range(size)),
+    let mut parts_count = None;
+    let (span, partial) = match (part, range::resolve(range, size)) {
+        (Some(n), _) => {
+            let (span, count) = part_span(&rec.part_sizes, size, n)?;
+            parts_count = count;
+            // A multipart object's part is a partial answer; a simple object's part 1 is
+            // the whole object.
+            (span, count.is_some())
+        }
+        (None, Ok(Some(r))) => (r, true),
+        (None, Ok(None)) => (0..size, false),
+        (None, Err(range::Unsatisfiable)) => return Err(invalid_range(size)),
     };
     Ok(Resolved {
         rec,
         chunkservers: resp.chunkservers,
         span,
         partial,
+        parts_count,
     })
 }
 
@@ -104,8 +128,8 @@ pub async fn get_object(
     req: S3Request<GetObjectInput>,
 ) -> S3Result<S3Response<GetObjectOutput>> {
     let input = req.input;
-    check_version(input.version_id.as_deref())?;
-    check_part(input.part_number, input.range.is_some())?;
+    versions::require_current(input.version_id.as_deref())?;
+    let part = check_part_request(input.part_number, input.range.is_some())?;
     let conditions = Conditions {
         if_match: input.if_match,
         if_none_match: input.if_none_match,
@@ -118,9 +142,11 @@ pub async fn get_object(
         input.key,
         &conditions,
         input.range.as_ref(),
+        part,
     )
     .await?;
     let sums = checksums_out(input.checksum_mode.as_ref(), &r);
+    let checksum_type = checksum::checksum_type(&sums);
 
     let lengths: Vec<u64> = r.rec.chunks.iter().map(|c| c.length).collect();
     let slices: Vec<ChunkSlice> = range::slices_for(&lengths, r.span.clone());
@@ -165,6 +191,8 @@ pub async fn get_object(
         expires: stored.expires,
         last_modified: Some(headers::timestamp_ms(r.rec.last_modified_ms)),
         metadata: headers::metadata_out(&r.rec),
+        parts_count: r.parts_count,
+        checksum_type,
         ..Default::default()
     };
     Ok(S3Response::new(output))
@@ -175,8 +203,8 @@ pub async fn head_object(
     req: S3Request<HeadObjectInput>,
 ) -> S3Result<S3Response<HeadObjectOutput>> {
     let input = req.input;
-    check_version(input.version_id.as_deref())?;
-    check_part(input.part_number, input.range.is_some())?;
+    versions::require_current(input.version_id.as_deref())?;
+    let part = check_part_request(input.part_number, input.range.is_some())?;
     let conditions = Conditions {
         if_match: input.if_match,
         if_none_match: input.if_none_match,
@@ -189,9 +217,11 @@ pub async fn head_object(
         input.key,
         &conditions,
         input.range.as_ref(),
+        part,
     )
     .await?;
     let sums = checksums_out(input.checksum_mode.as_ref(), &r);
+    let checksum_type = checksum::checksum_type(&sums);
     let stored = StoredHeaders::from_record(&r.rec);
     let output = HeadObjectOutput {
         accept_ranges: Some("bytes".into()),
@@ -216,7 +246,8 @@ pub async fn head_object(
         expires: stored.expires,
         last_modified: Some(headers::timestamp_ms(r.rec.last_modified_ms)),
         metadata: headers::metadata_out(&r.rec),
-        parts_count: input.part_number.map(|_| 1),
+        parts_count: r.parts_count,
+        checksum_type,
         ..Default::default()
     };
     // s3s answers HEAD with 200 even for a range (it ignores a status set here); the
@@ -229,20 +260,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn versions_and_parts() {
-        assert!(check_version(None).is_ok());
-        assert!(check_version(Some("null")).is_ok());
+    fn part_requests_and_spans() {
+        assert_eq!(check_part_request(None, true).unwrap(), None);
+        assert_eq!(check_part_request(Some(2), false).unwrap(), Some(2));
+        let code = |r: S3Result<Option<u32>>| r.unwrap_err().code().clone();
         assert_eq!(
-            check_version(Some("v1")).unwrap_err().code(),
-            &S3ErrorCode::NoSuchVersion
+            code(check_part_request(Some(1), true)),
+            S3ErrorCode::InvalidRequest
         );
-        assert!(check_part(None, true).is_ok());
-        assert!(check_part(Some(1), false).is_ok());
-        assert!(check_part(Some(1), true).is_err());
-        let e = check_part(Some(2), false).unwrap_err();
+        assert_eq!(
+            code(check_part_request(Some(0), false)),
+            S3ErrorCode::InvalidArgument
+        );
+        assert_eq!(
+            code(check_part_request(Some(10_001), false)),
+            S3ErrorCode::InvalidArgument
+        );
+
+        // A simple object is its own part 1.
+        assert_eq!(part_span(&[], 10, 1).unwrap(), (0..10, None));
+        let e = part_span(&[], 10, 2).unwrap_err();
+        assert_eq!(e.code().as_str(), "InvalidPartNumber");
         assert_eq!(
             e.status_code(),
             Some(http::StatusCode::RANGE_NOT_SATISFIABLE)
         );
+
+        let sizes = [5, 5, 3];
+        assert_eq!(part_span(&sizes, 13, 1).unwrap(), (0..5, Some(3)));
+        assert_eq!(part_span(&sizes, 13, 2).unwrap(), (5..10, Some(3)));
+        assert_eq!(part_span(&sizes, 13, 3).unwrap(), (10..13, Some(3)));
+        assert!(part_span(&sizes, 13, 4).is_err());
     }
 }

@@ -110,11 +110,11 @@ fn http_date(ts: &Timestamp) -> Option<String> {
     String::from_utf8(buf).ok()
 }
 
-fn unix_secs(ts: &Timestamp) -> i64 {
+pub(crate) fn unix_secs(ts: &Timestamp) -> i64 {
     time::OffsetDateTime::from(ts.clone()).unix_timestamp()
 }
 
-fn etag_matches(cond: &ETagCondition, etag: &str) -> bool {
+pub(crate) fn etag_matches(cond: &ETagCondition, etag: &str) -> bool {
     match cond {
         ETagCondition::Any => true,
         ETagCondition::ETag(e) => e.value() == etag,

@@ -62,7 +62,7 @@ pub fn clamp_max_keys(v: Option<i32>) -> S3Result<u32> {
     }
 }
 
-fn url_mode(e: Option<&EncodingType>) -> S3Result<bool> {
+pub(crate) fn url_mode(e: Option<&EncodingType>) -> S3Result<bool> {
     match e.map(EncodingType::as_str) {
         None => Ok(false),
         Some(EncodingType::URL) => Ok(true),

@@ -10,15 +10,27 @@
 //! - [`checksum`]: S3 additional checksums (CRC32, CRC32C, CRC64NVME, SHA-1, SHA-256).
 //! - [`headers`]: stored headers, user metadata, conditional requests.
 //! - [`names`]: bucket/key naming rules and virtual-hosted-style host parsing.
+//! - [`multipart`]: multipart uploads (create, parts, part copies, complete, abort, lists).
+//! - [`copy`]: CopyObject (metadata only: the copy shares the source's chunks).
+//! - [`copy_source`]: `x-amz-copy-source`, its conditions and range.
+//! - [`delete_many`]: the DeleteObjects operation (batch delete).
+//! - [`versions`]: `versionId` handling, ListObjectVersions, GetBucketVersioning.
+//! - [`write_condition`]: If-None-Match / If-Match on writes.
 
 pub mod bucket;
 pub mod checksum;
+pub mod copy;
+pub mod copy_source;
 pub mod delete;
+pub mod delete_many;
 pub mod get;
 pub mod headers;
 pub mod list;
+pub mod multipart;
 pub mod names;
 pub mod put;
+pub mod versions;
+pub mod write_condition;
 
 use crate::config::GatewayConfig;
 use crate::error;
@@ -178,5 +190,82 @@ impl S3 for TriremeS3 {
         req: S3Request<ListObjectsInput>,
     ) -> S3Result<S3Response<ListObjectsOutput>> {
         list::list_objects(self, req).await
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        multipart::create::create_multipart_upload(self, req).await
+    }
+
+    async fn upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
+        multipart::part::upload_part(self, req).await
+    }
+
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        multipart::copy_part::upload_part_copy(self, req).await
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        multipart::complete::complete_multipart_upload(self, req).await
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        multipart::complete::abort_multipart_upload(self, req).await
+    }
+
+    async fn list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
+        multipart::list::list_parts(self, req).await
+    }
+
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        multipart::list::list_multipart_uploads(self, req).await
+    }
+
+    async fn copy_object(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
+        copy::copy_object(self, req).await
+    }
+
+    async fn delete_objects(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        delete_many::delete_objects(self, req).await
+    }
+
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        versions::list_object_versions(self, req).await
+    }
+
+    async fn get_bucket_versioning(
+        &self,
+        req: S3Request<GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        versions::get_bucket_versioning(self, req).await
     }
 }

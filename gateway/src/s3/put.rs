@@ -1,9 +1,10 @@
 //! PutObject: stream the body into replicated chunks, then commit the object record. The
 //! client gets 200 and the ETag only after the commit; a failed body (SHA-256 or length
-//! mismatch, Content-MD5 mismatch, disconnect) commits nothing.
+//! mismatch, Content-MD5 mismatch, disconnect) commits nothing. `If-None-Match: *` and
+//! `If-Match` go with the commit and are decided atomically by the meta-server.
 
 use super::headers::{self, StoredHeaders};
-use super::{checksum, names, TriremeS3};
+use super::{checksum, names, write_condition, TriremeS3};
 use crate::error::{self, PutError};
 use base64::Engine;
 use s3s::dto::*;
@@ -14,9 +15,7 @@ use trireme_api::object::ObjectRecord;
 /// Refuses requests using features this gateway does not implement, rather than ignoring
 /// what the client asked for.
 fn refuse_unsupported(input: &PutObjectInput) -> S3Result<()> {
-    let unsupported = if input.if_match.is_some() || input.if_none_match.is_some() {
-        Some("conditional writes (If-Match / If-None-Match)")
-    } else if input.write_offset_bytes.is_some() {
+    let unsupported = if input.write_offset_bytes.is_some() {
         Some("appends (x-amz-write-offset-bytes)")
     } else if input.sse_customer_key.is_some() || input.sse_customer_algorithm.is_some() {
         Some("server-side encryption with customer keys")
@@ -67,6 +66,8 @@ pub async fn put_object(
         ));
     }
     refuse_unsupported(&input)?;
+    let condition =
+        write_condition::from_headers(input.if_match.as_ref(), input.if_none_match.as_ref())?;
     let declared = check_declared_length(input.content_length, s3.max_put_size)?;
     let want_md5 = match input.content_md5.as_deref() {
         Some(v) => Some(decode_content_md5(v).map_err(|e| error::from_put(&e))?),
@@ -123,7 +124,7 @@ pub async fn put_object(
             bucket: input.bucket.clone(),
             key: input.key.clone(),
             object,
-            condition: None,
+            condition,
         })
         .await
         .map_err(|e| error::from_client(&e))?;

@@ -19,7 +19,7 @@ use trireme_api::{ApiError, ErrorCode, Rpc};
 pub const ACCESS_KEY: &str = "AKIDTRIREMETEST";
 pub const SECRET_KEY: &str = "trireme-test-secret-key";
 
-fn api_err(code: ErrorCode, msg: &str) -> Response {
+pub fn api_err(code: ErrorCode, msg: &str) -> Response {
     let status =
         StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, Json(ApiError::new(code, msg))).into_response()
@@ -45,6 +45,10 @@ pub struct MetaState {
     pub bad_reports: Vec<ReportBadReplica>,
     pub commits: usize,
     pub allocations: Vec<AllocateChunks>,
+    /// Multipart uploads (see `fake_mpu`).
+    pub mpu: super::fake_mpu::MpuState,
+    /// Access keys besides [`ACCESS_KEY`] (which always exists and may create buckets).
+    pub keys: BTreeMap<String, AccessKeyInfo>,
 }
 
 #[derive(Clone, Default)]
@@ -53,7 +57,7 @@ pub struct FakeMeta {
     pub key_lookups: Arc<AtomicUsize>,
 }
 
-type Reply<R> = Result<Json<<R as Rpc>::Response>, Response>;
+pub type Reply<R> = Result<Json<<R as Rpc>::Response>, Response>;
 
 impl FakeMeta {
     pub async fn start(self) -> String {
@@ -68,20 +72,49 @@ impl FakeMeta {
             .route(DeleteObject::PATH, post(delete_object))
             .route(ListObjects::PATH, post(list_objects))
             .route(AllocateChunks::PATH, post(allocate))
-            .route(ReportBadReplica::PATH, post(report_bad))
-            .with_state(self);
+            .route(ReportBadReplica::PATH, post(report_bad));
+        let r = super::fake_mpu::routes(r).with_state(self);
         serve(r).await
     }
 
     pub fn lock(&self) -> std::sync::MutexGuard<'_, MetaState> {
         self.state.lock().unwrap()
     }
+
+    /// Adds an access key.
+    pub fn add_key(&self, access_key: &str, secret_key: &str, allow_create_bucket: bool) {
+        let info = AccessKeyInfo {
+            access_key: access_key.into(),
+            secret_key: Some(secret_key.into()),
+            name: access_key.to_lowercase(),
+            created_ms: 1,
+            allow_create_bucket,
+        };
+        self.lock().keys.insert(access_key.into(), info);
+    }
+
+    /// Sets (or, with all flags false, removes) a key's grant on a bucket.
+    pub fn grant(&self, bucket: &str, access_key: &str, permissions: Permissions) {
+        let mut s = self.lock();
+        let b = s.buckets.get_mut(bucket).expect("no such bucket");
+        if permissions.is_empty() {
+            b.grants.remove(access_key);
+        } else {
+            b.grants.insert(access_key.into(), permissions);
+        }
+    }
 }
 
 async fn get_key(State(m): State<FakeMeta>, Json(req): Json<GetAccessKey>) -> Reply<GetAccessKey> {
     m.key_lookups.fetch_add(1, Ordering::SeqCst);
     if req.access_key != ACCESS_KEY {
-        return Err(api_err(ErrorCode::NoSuchAccessKey, "no such key"));
+        return m
+            .lock()
+            .keys
+            .get(&req.access_key)
+            .cloned()
+            .map(Json)
+            .ok_or_else(|| api_err(ErrorCode::NoSuchAccessKey, "no such key"));
     }
     Ok(Json(AccessKeyInfo {
         access_key: ACCESS_KEY.into(),
@@ -156,6 +189,7 @@ async fn commit(
     if let Err(e) = req.object.validate() {
         return Err(api_err(ErrorCode::InvalidArgument, &e));
     }
+    super::fake_mpu::check_condition(&s.objects, &req.bucket, &req.key, req.condition.as_ref())?;
     req.object.last_modified_ms = 1_700_000_123_000;
     s.commits += 1;
     s.objects.insert((req.bucket, req.key), req.object);

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod fake_mpu;
 pub mod fakes;
 pub mod sigv4;
 
@@ -143,6 +144,8 @@ impl TestCluster {
             chunk_size: CHUNK as u64,
             replicas,
             ready_file: None,
+            tls_cert: None,
+            tls_key: None,
         };
         let mut config = GatewayConfig::from_file(file).unwrap();
         config.meta_deadline = std::time::Duration::from_secs(2);

@@ -196,6 +196,13 @@ pub fn apply_command(
                 ));
             }
             batch.delete_cf(cf(db, CF_KEYS)?, access_key.as_bytes());
+            // Its grants go with it: a key imported later under the same id must not inherit them.
+            for mut info in r.list_buckets()? {
+                if info.grants.remove(&access_key).is_some() {
+                    let value = serde_json::to_vec(&StoredBucket::V1(info.clone()))?;
+                    batch.put_cf(cf(db, CF_BUCKETS)?, info.name.as_bytes(), value);
+                }
+            }
             Ok(CommandResult::Done)
         }
         Command::SetBucketGrant {
@@ -209,7 +216,8 @@ pub fn apply_command(
                     format!("no bucket {bucket}"),
                 ));
             };
-            if r.get_access_key(&access_key)?.is_none() {
+            // Revoking is always allowed (even for a deleted key); granting needs the key.
+            if !permissions.is_empty() && r.get_access_key(&access_key)?.is_none() {
                 return Ok(refused(
                     ErrorCode::NoSuchAccessKey,
                     format!("no access key {access_key}"),

@@ -1,0 +1,321 @@
+//! `trireme key create|import|list|delete` and `trireme bucket allow|deny|list` against one
+//! fake meta-server process (tests/fake), with a hand-written cluster.json.
+
+mod fake;
+
+use serde_json::Value;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use trireme_api::cluster_file::{ClusterFile, CLUSTER_FILE_VERSION};
+use trireme_api::config::{ClusterSettings, MetaConfigFile, ReadyFile};
+
+const TRIREME: &str = env!("CARGO_BIN_EXE_trireme");
+const ADMIN_KEY: &str = "AKADMIN";
+
+/// Not a test: the body of the fake server processes (see `fake::write_wrappers`).
+#[test]
+#[ignore = "runs only as a fake server process started by the other tests"]
+fn fake_server() {
+    fake::main_if_asked();
+}
+
+/// A fake meta-server process (already a leader) and the cluster file naming it.
+struct FakeCluster {
+    _tmp: tempfile::TempDir,
+    data: PathBuf,
+    meta: Child,
+}
+
+impl Drop for FakeCluster {
+    fn drop(&mut self) {
+        let _ = self.meta.kill();
+        let _ = self.meta.wait();
+    }
+}
+
+impl FakeCluster {
+    fn start() -> FakeCluster {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let bin = tmp.path().join("bin");
+        std::fs::create_dir_all(&bin).expect("bin dir");
+        fake::write_wrappers(&bin);
+        let data = tmp.path().join("data");
+        let meta_dir = data.join("meta1");
+        std::fs::create_dir_all(&meta_dir).expect("meta dir");
+        // An initialised member list: the fake answers as the leader.
+        std::fs::write(meta_dir.join("members.json"), r#"{"1":"127.0.0.1:1"}"#).expect("members");
+        let cluster = ClusterSettings {
+            cluster_id: "c1".into(),
+            secret: "internal-secret".into(),
+        };
+        let ready = data.join("meta1.ready");
+        let config = MetaConfigFile {
+            cluster: cluster.clone(),
+            node_id: 1,
+            listen: "127.0.0.1:0".into(),
+            data_dir: meta_dir,
+            ready_file: Some(ready.clone()),
+            chunkserver_timeout_ms: 10_000,
+            raft_heartbeat_ms: 250,
+            snapshot_every_logs: 10_000,
+        };
+        let config_path = data.join("meta1.toml");
+        std::fs::write(&config_path, toml::to_string(&config).expect("toml")).expect("config");
+        let meta = Command::new(bin.join("trireme-meta"))
+            .arg("--config")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start the fake meta-server");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let addr = loop {
+            if let Ok(text) = std::fs::read_to_string(&ready) {
+                if let Ok(r) = serde_json::from_str::<ReadyFile>(&text) {
+                    break r.addr;
+                }
+            }
+            assert!(Instant::now() < deadline, "the fake meta never got ready");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let file = ClusterFile {
+            version: CLUSTER_FILE_VERSION,
+            cluster_id: cluster.cluster_id,
+            secret: cluster.secret,
+            endpoint: "http://127.0.0.1:1".into(),
+            region: "us-east-1".into(),
+            access_key: ADMIN_KEY.into(),
+            secret_key: "admin-secret".into(),
+            meta: vec![addr],
+            processes: vec![],
+        };
+        std::fs::write(
+            data.join("cluster.json"),
+            serde_json::to_vec(&file).expect("json"),
+        )
+        .expect("cluster.json");
+        FakeCluster {
+            _tmp: tmp,
+            data,
+            meta,
+        }
+    }
+
+    /// Runs `trireme --data-dir DATA args...` with `stdin` as its standard input.
+    fn run_with_input(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = Command::new(TRIREME)
+            .arg("--data-dir")
+            .arg(&self.data)
+            .args(args)
+            .env_remove("TRIREME_DATA_DIR")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run trireme");
+        let mut input = child.stdin.take().expect("stdin");
+        input.write_all(stdin.as_bytes()).expect("write stdin");
+        drop(input);
+        child.wait_with_output().expect("wait for trireme")
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_with_input(args, "")
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "trireme {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON output")
+    }
+
+    fn text(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "trireme {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// Exit code and the (single-line) error of a failed command.
+fn failure(out: &Output) -> (Option<i32>, String) {
+    let err = String::from_utf8_lossy(&out.stderr).trim_end().to_string();
+    (out.status.code(), err)
+}
+
+fn one_line_error(out: &Output, code: i32, needle: &str) {
+    let (got, err) = failure(out);
+    assert_eq!(got, Some(code), "{err}");
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("trireme: error: ") && last.contains(needle),
+        "{err}"
+    );
+}
+
+fn keys(c: &FakeCluster) -> Vec<String> {
+    c.json(&["key", "list", "--json"])["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|k| k["access_key"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn keys_create_import_list_delete() {
+    let c = FakeCluster::start();
+    let created = c.json(&[
+        "key",
+        "create",
+        "--name",
+        "ci",
+        "--no-create-bucket",
+        "--json",
+    ]);
+    assert_eq!(created["allow_create_bucket"], false);
+    assert_eq!(created["name"], "ci");
+    let text = c.text(&["key", "create"]);
+    assert!(text.contains("create buckets: yes"), "{text}");
+
+    let imported = c.json(&[
+        "key",
+        "import",
+        "AKIMPORTED",
+        "imported-secret",
+        "--name",
+        "old",
+        "--json",
+    ]);
+    assert_eq!(imported["access_key"], "AKIMPORTED");
+    assert_eq!(imported["secret_key"], "imported-secret");
+    assert_eq!(imported["allow_create_bucket"], true);
+    let again = c.run(&["key", "import", "AKIMPORTED", "other-secret"]);
+    one_line_error(&again, 1, "AccessKeyExists");
+    let piped = c.run_with_input(
+        &["key", "import", "AKSTDIN", "-", "--json"],
+        "secret-from-stdin\n",
+    );
+    assert!(piped.status.success(), "{:?}", failure(&piped));
+    let piped: Value = serde_json::from_slice(&piped.stdout).expect("json");
+    assert_eq!(piped["secret_key"], "secret-from-stdin");
+
+    let table = c.text(&["key", "list"]);
+    assert!(table.starts_with("ACCESS KEY"), "{table}");
+    assert!(table.contains("CREATE BUCKETS"), "{table}");
+    let ci_row = table.lines().find(|l| l.contains(" ci ")).expect("ci row");
+    assert!(ci_row.contains(" no "), "{table}");
+    assert_eq!(keys(&c).len(), 4);
+
+    // Delete: the plan first, then the question; anything but y keeps the key.
+    c.json(&[
+        "bucket",
+        "create",
+        "kept",
+        "--owner",
+        "AKIMPORTED",
+        "--json",
+    ]);
+    c.json(&["bucket", "create", "shared", "--json"]);
+    c.json(&[
+        "bucket",
+        "allow",
+        "shared",
+        "--key",
+        "AKIMPORTED",
+        "--write",
+        "--json",
+    ]);
+    let no = c.run_with_input(&["key", "delete", "AKIMPORTED"], "n\n");
+    let (code, err) = failure(&no);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("Will delete access key AKIMPORTED"), "{err}");
+    assert!(
+        err.contains("owns 1 bucket(s)") && err.contains("kept"),
+        "{err}"
+    );
+    assert!(err.contains("grants are removed from: shared"), "{err}");
+    assert!(err.contains("not deleted"), "{err}");
+    assert!(keys(&c).contains(&"AKIMPORTED".to_string()));
+    let eof = c.run(&["key", "delete", "AKIMPORTED"]);
+    assert_eq!(eof.status.code(), Some(1));
+    assert!(keys(&c).contains(&"AKIMPORTED".to_string()));
+
+    let yes = c.run_with_input(&["key", "delete", "AKIMPORTED"], "y\n");
+    assert!(yes.status.success(), "{:?}", failure(&yes));
+    assert_eq!(
+        String::from_utf8_lossy(&yes.stdout),
+        "deleted access key AKIMPORTED\n"
+    );
+    assert!(!keys(&c).contains(&"AKIMPORTED".to_string()));
+    // Its grant went with it; the bucket it owned stays.
+    let buckets = c.json(&["bucket", "list", "--json"])["buckets"].clone();
+    let shared = buckets
+        .as_array()
+        .and_then(|bs| bs.iter().find(|b| b["name"] == "shared"))
+        .expect("shared");
+    assert!(shared.get("grants").is_none(), "{shared}");
+    assert!(buckets.to_string().contains("\"kept\""));
+    let deleted = c.json(&["key", "delete", "AKSTDIN", "--yes", "--json"]);
+    assert_eq!(deleted["deleted"], "AKSTDIN");
+    let missing = c.run(&["key", "delete", "AKSTDIN", "--yes"]);
+    one_line_error(&missing, 1, "no access key AKSTDIN");
+}
+
+#[test]
+fn bucket_allow_deny_and_list() {
+    let c = FakeCluster::start();
+    c.json(&["key", "import", "AKFRIEND", "friend-secret", "--json"]);
+    c.json(&["bucket", "create", "photos", "--json"]);
+
+    let b = c.json(&[
+        "bucket", "allow", "photos", "--key", "AKFRIEND", "--read", "--json",
+    ]);
+    assert_eq!(b["grants"]["AKFRIEND"]["read"], true);
+    assert_eq!(b["grants"]["AKFRIEND"]["write"], false);
+    let text = c.text(&["bucket", "allow", "photos", "--key", "AKFRIEND", "--write"]);
+    assert_eq!(text, "AKFRIEND on bucket photos: read, write (was: read)\n");
+
+    let list = c.json(&["bucket", "list", "--json"]);
+    let photos = &list["buckets"][0];
+    assert_eq!(photos["owner"], ADMIN_KEY);
+    assert_eq!(photos["grants"]["AKFRIEND"]["write"], true);
+    let table = c.text(&["bucket", "list"]);
+    assert!(
+        table.starts_with("NAME") && table.contains("GRANTS"),
+        "{table}"
+    );
+    assert!(
+        table.contains(&format!("photos  {ADMIN_KEY}  AKFRIEND:rw")),
+        "{table}"
+    );
+
+    let none = c.run(&["bucket", "allow", "photos", "--key", "AKFRIEND"]);
+    one_line_error(&none, 2, "--read");
+    let unknown = c.run(&["bucket", "allow", "photos", "--key", "AKNOBODY", "--read"]);
+    one_line_error(&unknown, 1, "NoSuchAccessKey");
+    let no_bucket = c.run(&["bucket", "allow", "nope", "--key", "AKFRIEND", "--read"]);
+    one_line_error(&no_bucket, 1, "NoSuchBucket");
+    let owner = c.run(&["bucket", "deny", "photos", "--key", ADMIN_KEY]);
+    one_line_error(&owner, 1, "owns the bucket");
+
+    let text = c.text(&["bucket", "deny", "photos", "--key", "AKFRIEND", "--write"]);
+    assert_eq!(text, "AKFRIEND on bucket photos: read (was: read, write)\n");
+    let b = c.json(&["bucket", "deny", "photos", "--key", "AKFRIEND", "--json"]);
+    assert!(b.get("grants").is_none(), "{b}");
+    let text = c.text(&["bucket", "deny", "photos", "--key", "AKFRIEND"]);
+    assert_eq!(text, "AKFRIEND holds no grant on bucket photos\n");
+    let table = c.text(&["bucket", "list"]);
+    assert!(
+        table.contains(&format!("photos  {ADMIN_KEY}  -")),
+        "{table}"
+    );
+}

@@ -1,0 +1,186 @@
+//! Checks on a raw request made before s3s sees it, for what s3s 0.14.1 does not refuse
+//! itself (see [`crate::auth`] for what it does):
+//! - a presigned SigV4 URL must carry `X-Amz-Expires` in 1..=604800 seconds (s3s accepts
+//!   any `u32`): else 400 AuthorizationQueryParametersError, as Amazon S3 answers;
+//! - Signature Version 2 (`Authorization: AWS key:sig`, or a `Signature` query parameter)
+//!   is refused with 400 InvalidRequest, as Amazon S3 does in SigV4-only regions: s3s
+//!   compares V2 signatures with `!=` (not in constant time) and checks no clock skew on
+//!   V2 header auth, so a captured V2 request could be replayed forever.
+//!
+//! [`Guarded`] wraps the s3s service and answers such requests with an S3 XML error.
+
+use http::{HeaderMap, Method, StatusCode, Uri};
+use hyper::body::Incoming;
+use s3s::service::S3Service;
+use s3s::xml::Serialize as _;
+use s3s::{Body, HttpError, HttpResponse, S3Error, S3ErrorCode};
+use std::future::Future;
+use std::pin::Pin;
+
+/// Longest validity of a presigned URL: seven days, as in Amazon S3.
+pub const MAX_PRESIGNED_EXPIRES_SECS: u64 = 604_800;
+
+/// Why a request is refused before authentication.
+pub fn precheck(uri: &Uri, headers: &HeaderMap) -> Result<(), S3Error> {
+    if let Some(auth) = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        if auth.starts_with("AWS ") {
+            return Err(v2_refused());
+        }
+    }
+    let query = uri.query().unwrap_or_default();
+    let mut presigned_v4 = false;
+    let mut expires = None;
+    for pair in query.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match name {
+            "Signature" => return Err(v2_refused()),
+            "X-Amz-Signature" | "X-Amz-Algorithm" | "X-Amz-Credential" => presigned_v4 = true,
+            "X-Amz-Expires" => expires = Some(value),
+            _ => {}
+        }
+    }
+    if presigned_v4 {
+        let ok = expires
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|s| (1..=MAX_PRESIGNED_EXPIRES_SECS).contains(&s));
+        if !ok {
+            return Err(S3Error::with_message(
+                S3ErrorCode::AuthorizationQueryParametersError,
+                format!(
+                    "X-Amz-Expires must be a number of seconds from 1 to {MAX_PRESIGNED_EXPIRES_SECS}"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn v2_refused() -> S3Error {
+    S3Error::with_message(
+        S3ErrorCode::InvalidRequest,
+        "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
+    )
+}
+
+/// The S3 XML error response for `err` (no body for HEAD).
+pub fn error_response(method: &Method, err: &S3Error) -> HttpResponse {
+    let status = err.status_code().unwrap_or(StatusCode::BAD_REQUEST);
+    let mut xml = Vec::new();
+    let mut ser = s3s::xml::Serializer::new(&mut xml);
+    let serialized = ser.decl().and_then(|()| err.serialize(&mut ser)).is_ok();
+    let body = if serialized && method != Method::HEAD {
+        Body::from(xml)
+    } else {
+        Body::empty()
+    };
+    let mut resp = HttpResponse::new(body);
+    *resp.status_mut() = status;
+    if serialized {
+        resp.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/xml"),
+        );
+    }
+    resp
+}
+
+/// The s3s service behind [`precheck`].
+#[derive(Clone)]
+pub struct Guarded {
+    inner: S3Service,
+}
+
+impl Guarded {
+    pub fn new(inner: S3Service) -> Self {
+        Guarded { inner }
+    }
+}
+
+type ResponseFuture = Pin<Box<dyn Future<Output = Result<HttpResponse, HttpError>> + Send>>;
+
+impl hyper::service::Service<http::Request<Incoming>> for Guarded {
+    type Response = HttpResponse;
+    type Error = HttpError;
+    type Future = ResponseFuture;
+
+    fn call(&self, req: http::Request<Incoming>) -> Self::Future {
+        match precheck(req.uri(), req.headers()) {
+            Ok(()) => hyper::service::Service::call(&self.inner, req),
+            Err(e) => {
+                let resp = error_response(req.method(), &e);
+                Box::pin(std::future::ready(Ok(resp)))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(uri: &str, auth: Option<&str>) -> Result<(), S3ErrorCode> {
+        let mut h = HeaderMap::new();
+        if let Some(a) = auth {
+            h.insert(http::header::AUTHORIZATION, a.parse().unwrap());
+        }
+        precheck(&uri.parse().unwrap(), &h).map_err(|e| e.code().clone())
+    }
+
+    const PRESIGNED: &str = "/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F20250101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20250101T000000Z&X-Amz-SignedHeaders=host&X-Amz-Signature=00";
+
+    #[test]
+    fn presigned_expiry_bounds() {
+        assert_eq!(check(&format!("{PRESIGNED}&X-Amz-Expires=1"), None), Ok(()));
+        assert_eq!(
+            check(&format!("{PRESIGNED}&X-Amz-Expires=604800"), None),
+            Ok(())
+        );
+        for bad in ["0", "604801", "-5", "abc", ""] {
+            assert_eq!(
+                check(&format!("{PRESIGNED}&X-Amz-Expires={bad}"), None),
+                Err(S3ErrorCode::AuthorizationQueryParametersError),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            check(PRESIGNED, None),
+            Err(S3ErrorCode::AuthorizationQueryParametersError)
+        );
+    }
+
+    #[test]
+    fn ordinary_requests_pass() {
+        assert_eq!(check("/b/k?list-type=2&prefix=x", None), Ok(()));
+        assert_eq!(
+            check(
+                "/b",
+                Some("AWS4-HMAC-SHA256 Credential=AK/20250101/x/s3/aws4_request, SignedHeaders=host, Signature=00")
+            ),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn signature_v2_is_refused() {
+        assert_eq!(
+            check("/b/k", Some("AWS AK:c2lnbmF0dXJl")),
+            Err(S3ErrorCode::InvalidRequest)
+        );
+        assert_eq!(
+            check("/b/k?AWSAccessKeyId=AK&Expires=1&Signature=x", None),
+            Err(S3ErrorCode::InvalidRequest)
+        );
+    }
+
+    #[test]
+    fn error_bodies_are_s3_xml() {
+        let e = S3Error::with_message(S3ErrorCode::InvalidRequest, "no <v2>");
+        let resp = error_response(&Method::GET, &e);
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        let head = error_response(&Method::HEAD, &e);
+        assert_eq!(head.status(), StatusCode::BAD_REQUEST);
+    }
+}
