@@ -45,6 +45,14 @@ pub struct MetaConfigFile {
     /// Build a snapshot (and purge the log) after this many applied entries.
     #[serde(default = "default_snapshot_logs")]
     pub snapshot_every_logs: u64,
+    /// An unreferenced chunk replica is deleted only once it is this old (ms): a PUT must
+    /// commit within this time of writing its first chunk.
+    #[serde(default = "default_gc_grace_ms")]
+    pub gc_grace_ms: u64,
+}
+
+fn default_gc_grace_ms() -> u64 {
+    6 * 3600 * 1000
 }
 
 fn default_chunkserver_timeout_ms() -> u64 {
@@ -72,6 +80,13 @@ pub struct ChunkserverConfigFile {
     pub ready_file: Option<PathBuf>,
     #[serde(default = "default_heartbeat_ms")]
     pub heartbeat_ms: u64,
+    /// Interval between inventory reports (garbage collection of unreferenced chunks), ms.
+    #[serde(default = "default_inventory_ms")]
+    pub inventory_ms: u64,
+}
+
+fn default_inventory_ms() -> u64 {
+    60_000
 }
 
 fn default_heartbeat_ms() -> u64 {

@@ -10,6 +10,7 @@
 //! - [`ids`]: identifiers (chunkserver, disk, chunk, node) and their text forms.
 //! - [`error`]: [`error::ApiError`], the one error shape on the wire, with retryable vs fatal codes.
 //! - [`rpc`]: the [`rpc::Rpc`] trait tying a request type to its path and response type.
+//! - [`inventory`]: chunk inventories and garbage collection (HDFS-style block reports).
 //! - [`meta`]: metadata RPCs (cluster, buckets, objects, keys, placement, chunkservers).
 //! - [`multipart`]: multipart upload RPCs.
 //! - [`object`]: the object record committed through Raft.
@@ -24,6 +25,7 @@ pub mod cluster_file;
 pub mod config;
 pub mod error;
 pub mod ids;
+pub mod inventory;
 pub mod meta;
 pub mod multipart;
 pub mod object;

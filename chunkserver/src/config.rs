@@ -41,6 +41,8 @@ pub struct ChunkserverConfig {
     pub ready_file: Option<PathBuf>,
     /// Interval between heartbeats to the meta leader.
     pub heartbeat: Duration,
+    /// Interval between inventory reports (garbage collection).
+    pub inventory: Duration,
 }
 
 impl ChunkserverConfig {
@@ -99,6 +101,7 @@ impl ChunkserverConfig {
             disks: file.disks,
             ready_file: file.ready_file,
             heartbeat: Duration::from_millis(file.heartbeat_ms),
+            inventory: Duration::from_millis(file.inventory_ms.max(100)),
         })
     }
 }

@@ -155,6 +155,35 @@ impl Disk {
             .join(chunk.0.get(..2).unwrap_or("00"))
     }
 
+    /// Every chunk file on the disk with its age (blocking; walks `chunks/`). Files whose names
+    /// are not chunk ids are skipped.
+    pub fn list_chunks(&self) -> io::Result<Vec<(ChunkId, std::time::Duration)>> {
+        let now = std::time::SystemTime::now();
+        let mut out = Vec::new();
+        for dir in fs::read_dir(self.path.join(CHUNKS))? {
+            let dir = dir?;
+            if !dir.file_type()?.is_dir() {
+                continue;
+            }
+            for f in fs::read_dir(dir.path())? {
+                let f = f?;
+                let Some(name) = f.file_name().to_str().map(|n| ChunkId(n.to_string())) else {
+                    continue;
+                };
+                if !name.is_valid() {
+                    continue;
+                }
+                let age = match f.metadata().and_then(|m| m.modified()) {
+                    Ok(t) => now.duration_since(t).unwrap_or_default(),
+                    // Vanished meanwhile (deleted): nothing to report.
+                    Err(_) => continue,
+                };
+                out.push((name, age));
+            }
+        }
+        Ok(out)
+    }
+
     /// A fresh temporary path for writing a chunk.
     pub fn tmp_path(&self, chunk: &ChunkId) -> PathBuf {
         self.path

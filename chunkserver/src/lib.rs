@@ -16,6 +16,7 @@
 //! - [`store`]: put/get/delete of chunks on the disks, on the blocking pool.
 //! - [`http`]: axum routes and the cluster-secret middleware.
 //! - [`heartbeat`]: the worker reporting disks to the meta leader.
+//! - [`inventory`]: the worker reporting held chunks and deleting the unreferenced ones (GC).
 //! - `main.rs`: the `trireme-chunkserver --config FILE` binary.
 
 pub mod chunk_file;
@@ -25,6 +26,7 @@ pub mod error;
 pub mod fsutil;
 pub mod heartbeat;
 pub mod http;
+pub mod inventory;
 pub mod store;
 
 pub use config::ChunkserverConfig;
@@ -64,12 +66,19 @@ pub async fn run(
         tracing::warn!("no meta addresses configured; not sending heartbeats");
         None
     } else {
-        Some(tokio::spawn(heartbeat::run(
-            config.clone(),
-            store.clone(),
-            addr,
-            stop_rx.clone(),
-        )))
+        Some((
+            tokio::spawn(heartbeat::run(
+                config.clone(),
+                store.clone(),
+                addr,
+                stop_rx.clone(),
+            )),
+            tokio::spawn(inventory::run(
+                config.clone(),
+                store.clone(),
+                stop_rx.clone(),
+            )),
+        ))
     };
 
     let app = http::router(http::AppState {
@@ -101,9 +110,12 @@ pub async fn run(
         }
     };
     let _ = stop_tx.send(true);
-    if let Some(worker) = heartbeat {
-        if let Err(e) = worker.await {
+    if let Some((heartbeat, inventory)) = heartbeat {
+        if let Err(e) = heartbeat.await {
             tracing::error!(error = %e, "heartbeat worker panicked");
+        }
+        if let Err(e) = inventory.await {
+            tracing::error!(error = %e, "inventory worker panicked");
         }
     }
     tracing::info!("chunkserver stopped");

@@ -80,6 +80,12 @@ pub struct UpArgs {
     /// Replicas per chunk [default: 3].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=16))]
     pub replicas: Option<u32>,
+    /// Unreferenced chunks younger than this are never collected [default: the meta-server's, 6 h].
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub gc_grace_ms: Option<u64>,
+    /// Interval between chunkserver inventory reports (GC) [default: the chunkserver's, 60 s].
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(100..))]
+    pub inventory_ms: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

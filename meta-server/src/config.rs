@@ -12,6 +12,8 @@ pub struct MetaConfig {
     pub chunkserver_timeout: Duration,
     pub raft_heartbeat: Duration,
     pub snapshot_every_logs: u64,
+    /// Unreferenced chunk replicas younger than this are never deleted.
+    pub gc_grace: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +51,7 @@ impl TryFrom<&MetaConfigFile> for MetaConfig {
             chunkserver_timeout: Duration::from_millis(f.chunkserver_timeout_ms),
             raft_heartbeat: Duration::from_millis(f.raft_heartbeat_ms),
             snapshot_every_logs: f.snapshot_every_logs.max(10),
+            gc_grace: Duration::from_millis(f.gc_grace_ms),
         })
     }
 }

@@ -38,6 +38,7 @@ pub fn config(
         disks,
         ready_file,
         heartbeat: Duration::from_millis(50),
+        inventory: Duration::from_secs(3600),
     }
 }
 

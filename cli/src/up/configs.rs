@@ -80,6 +80,8 @@ pub struct Settings {
     pub chunkserver_timeout_ms: Option<u64>,
     pub heartbeat_ms: Option<u64>,
     pub replicas: u32,
+    pub gc_grace_ms: Option<u64>,
+    pub inventory_ms: Option<u64>,
 }
 
 impl Settings {
@@ -96,6 +98,8 @@ impl Settings {
             chunkserver_timeout_ms: a.chunkserver_timeout_ms,
             heartbeat_ms: a.heartbeat_ms,
             replicas: a.replicas.unwrap_or(3),
+            gc_grace_ms: a.gc_grace_ms,
+            inventory_ms: a.inventory_ms,
         };
         if u64::from(s.replicas) > s.chunkservers {
             return Err(anyhow!(
@@ -204,6 +208,7 @@ pub fn meta_config(
         "data_dir": spec.dir.join("db"),
         "ready_file": spec.ready_file,
         "chunkserver_timeout_ms": s.chunkserver_timeout_ms,
+        "gc_grace_ms": s.gc_grace_ms,
     }))
 }
 
@@ -221,6 +226,7 @@ pub fn chunkserver_config(
         "disks": spec.disks,
         "ready_file": spec.ready_file,
         "heartbeat_ms": s.heartbeat_ms,
+        "inventory_ms": s.inventory_ms,
     }))
 }
 

@@ -76,6 +76,8 @@ fn shapes_cluster(a: &UpArgs) -> bool {
         || a.chunkserver_timeout_ms.is_some()
         || a.heartbeat_ms.is_some()
         || a.replicas.is_some()
+        || a.gc_grace_ms.is_some()
+        || a.inventory_ms.is_some()
 }
 
 async fn start(

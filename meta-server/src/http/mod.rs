@@ -13,6 +13,7 @@ use axum::Router;
 use std::sync::Arc;
 use trireme_api::auth::{secrets_equal, CLUSTER_HEADER, SECRET_HEADER};
 use trireme_api::config::ClusterSettings;
+use trireme_api::inventory::ReportInventory;
 use trireme_api::meta::*;
 use trireme_api::multipart::*;
 use trireme_api::{ApiError, ErrorCode, Rpc};
@@ -78,6 +79,10 @@ pub fn router(node: Arc<MetaNode>) -> Router {
         .route(
             ListMultipartUploads::PATH,
             post(typed::handle::<ListMultipartUploads>),
+        )
+        .route(
+            ReportInventory::PATH,
+            post(typed::handle::<ReportInventory>),
         )
         .with_state(node)
         .layer(DefaultBodyLimit::max(MAX_BODY))

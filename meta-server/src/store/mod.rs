@@ -9,6 +9,7 @@ pub mod keys;
 pub mod log;
 pub mod read;
 pub mod read_multipart;
+pub mod read_refs;
 pub mod records;
 pub mod sm;
 pub mod snapshot;

@@ -37,6 +37,7 @@ impl Node {
             chunkserver_timeout: Duration::from_secs(5),
             raft_heartbeat: Duration::from_millis(100),
             snapshot_every_logs: 20,
+            gc_grace: Duration::from_secs(3600),
         };
         let listener = tokio::net::TcpListener::bind(listen).await.expect("bind");
         let addr = listener.local_addr().expect("addr").to_string();
