@@ -87,6 +87,17 @@ pub fn error_response(method: &Method, err: &S3Error) -> HttpResponse {
     resp
 }
 
+/// A HEAD that answers for part of an object (`partNumber`, `Range`) is `206 Partial Content`
+/// in Amazon S3, like the GET it describes; s3s always answers HeadObject with 200.
+pub fn partial_head(mut resp: HttpResponse) -> HttpResponse {
+    if resp.status() == http::StatusCode::OK
+        && resp.headers().contains_key(http::header::CONTENT_RANGE)
+    {
+        *resp.status_mut() = http::StatusCode::PARTIAL_CONTENT;
+    }
+    resp
+}
+
 /// The s3s service behind [`precheck`].
 #[derive(Clone)]
 pub struct Guarded {
@@ -108,6 +119,10 @@ impl hyper::service::Service<http::Request<Incoming>> for Guarded {
 
     fn call(&self, req: http::Request<Incoming>) -> Self::Future {
         match precheck(req.uri(), req.headers()) {
+            Ok(()) if req.method() == Method::HEAD => {
+                let fut = hyper::service::Service::call(&self.inner, req);
+                Box::pin(async move { fut.await.map(partial_head) })
+            }
             Ok(()) => hyper::service::Service::call(&self.inner, req),
             Err(e) => {
                 let resp = error_response(req.method(), &e);
@@ -149,6 +164,19 @@ mod tests {
             check(PRESIGNED, None),
             Err(S3ErrorCode::AuthorizationQueryParametersError)
         );
+    }
+
+    #[test]
+    fn partial_heads_are_206() {
+        let mut resp = HttpResponse::new(s3s::Body::empty());
+        resp.headers_mut()
+            .insert(http::header::CONTENT_RANGE, "bytes 0-9/20".parse().unwrap());
+        assert_eq!(
+            partial_head(resp).status(),
+            http::StatusCode::PARTIAL_CONTENT
+        );
+        let whole = HttpResponse::new(s3s::Body::empty());
+        assert_eq!(partial_head(whole).status(), http::StatusCode::OK);
     }
 
     #[test]
