@@ -70,6 +70,19 @@ impl MetaNode {
         Ok(())
     }
 
+    /// Fails with `NoSuchBucket` unless the bucket exists (read the state machine; callers on
+    /// the client path make the read linearizable first).
+    pub fn require_bucket(&self, bucket: &str) -> MetaResult<()> {
+        match self.reader.get_bucket(bucket)? {
+            Some(_) => Ok(()),
+            None => Err(ApiError::new(
+                trireme_api::ErrorCode::NoSuchBucket,
+                format!("no bucket {bucket}"),
+            )
+            .into()),
+        }
+    }
+
     /// Fails with `NotLeader` unless this node currently believes it is the leader. For
     /// leader-only requests that neither write nor read replicated state (placement, heartbeats).
     pub fn require_leader(&self) -> MetaResult<()> {

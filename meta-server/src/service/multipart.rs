@@ -26,11 +26,7 @@ fn summary(p: PartRecord) -> PartSummary {
 
 impl MetaNode {
     fn upload(&self, bucket: &str, key: &str, upload_id: &str) -> MetaResult<UploadInfo> {
-        if self.reader.get_bucket(bucket)?.is_none() {
-            return Err(
-                ApiError::new(ErrorCode::NoSuchBucket, format!("no bucket {bucket}")).into(),
-            );
-        }
+        self.require_bucket(bucket)?;
         Ok(self
             .reader
             .get_upload(bucket, key, upload_id)?
@@ -152,13 +148,7 @@ impl Serve<AbortMultipartUpload> for MetaNode {
 impl Serve<ListMultipartUploads> for MetaNode {
     async fn serve(&self, req: ListMultipartUploads) -> MetaResult<ListMultipartUploadsResponse> {
         self.linearizable().await?;
-        if self.reader.get_bucket(&req.bucket)?.is_none() {
-            return Err(ApiError::new(
-                ErrorCode::NoSuchBucket,
-                format!("no bucket {}", req.bucket),
-            )
-            .into());
-        }
+        self.require_bucket(&req.bucket)?;
         Ok(self.reader.list_uploads(&req)?)
     }
 }

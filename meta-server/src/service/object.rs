@@ -46,13 +46,7 @@ impl Serve<CommitObject> for MetaNode {
 impl Serve<GetObject> for MetaNode {
     async fn serve(&self, req: GetObject) -> MetaResult<GetObjectResponse> {
         self.linearizable().await?;
-        if self.reader.get_bucket(&req.bucket)?.is_none() {
-            return Err(ApiError::new(
-                ErrorCode::NoSuchBucket,
-                format!("no bucket {}", req.bucket),
-            )
-            .into());
-        }
+        self.require_bucket(&req.bucket)?;
         let object = self
             .reader
             .get_object(&req.bucket, &req.key)?
@@ -96,13 +90,7 @@ impl Serve<DeleteObject> for MetaNode {
 impl Serve<ListObjects> for MetaNode {
     async fn serve(&self, req: ListObjects) -> MetaResult<ListObjectsResponse> {
         self.linearizable().await?;
-        if self.reader.get_bucket(&req.bucket)?.is_none() {
-            return Err(ApiError::new(
-                ErrorCode::NoSuchBucket,
-                format!("no bucket {}", req.bucket),
-            )
-            .into());
-        }
+        self.require_bucket(&req.bucket)?;
         Ok(self.reader.list_objects(&req)?)
     }
 }
