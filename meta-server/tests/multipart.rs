@@ -202,6 +202,56 @@ async fn multipart_rules_and_atomic_completion() {
         .expect_err("abort twice");
     assert_eq!(e.code(), Some(ErrorCode::NoSuchUpload));
 
+    // Two completions of one upload racing: exactly one wins, the other finds no upload.
+    let up3 = client
+        .call(&CreateMultipartUpload {
+            bucket: bucket.clone(),
+            key: "raced".into(),
+            initiator: "me".into(),
+            metadata: Default::default(),
+        })
+        .await
+        .expect("create");
+    client
+        .call(&RecordPart {
+            bucket: bucket.clone(),
+            key: "raced".into(),
+            upload_id: up3.upload_id.clone(),
+            part: part(1, 10, "p"),
+        })
+        .await
+        .expect("part");
+    let mut racers = Vec::new();
+    for i in 0..4 {
+        let c = client.clone();
+        let req = CompleteMultipartUpload {
+            bucket: bucket.clone(),
+            key: "raced".into(),
+            upload_id: up3.upload_id.clone(),
+            parts: vec![(1, "p".into())],
+            etag: format!("winner-{i}"),
+            checksums: Default::default(),
+            condition: None,
+        };
+        racers.push(tokio::spawn(async move { c.call(&req).await }));
+    }
+    let mut wins = 0;
+    for r in racers {
+        match r.await.expect("join") {
+            Ok(_) => wins += 1,
+            Err(e) => assert_eq!(e.code(), Some(ErrorCode::NoSuchUpload)),
+        }
+    }
+    assert_eq!(wins, 1, "an upload completes once");
+    let got = client
+        .call(&GetObject {
+            bucket: bucket.clone(),
+            key: "raced".into(),
+        })
+        .await
+        .expect("raced object");
+    assert!(got.object.etag.starts_with("winner-"));
+
     for n in &mut nodes {
         n.stop().await;
     }
