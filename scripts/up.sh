@@ -8,5 +8,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 
 bash "$ROOT/scripts/install-deps.sh" >&2
-cargo build --manifest-path "$ROOT/Cargo.toml" --workspace --bins >&2
+# Build from the repository root: cargo reads .cargo/config.toml (which links Debian's
+# librocksdb instead of compiling RocksDB for half an hour) relative to the working directory.
+(cd "$ROOT" && cargo build --workspace --bins) >&2
 exec "$TARGET_DIR/debug/trireme" up "$@"
