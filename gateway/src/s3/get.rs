@@ -250,8 +250,8 @@ pub async fn head_object(
         checksum_type,
         ..Default::default()
     };
-    // s3s answers HEAD with 200 even for a range (it ignores a status set here); the
-    // Content-Range and Content-Length still describe the range.
+    // s3s answers HEAD with 200 even for a range (it ignores a status set here);
+    // `guard::partial_head` turns a HEAD carrying Content-Range into 206, as S3 answers.
     Ok(S3Response::new(output))
 }
 
