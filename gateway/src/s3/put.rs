@@ -6,6 +6,7 @@
 use super::headers::{self, StoredHeaders};
 use super::{checksum, names, write_condition, TriremeS3};
 use crate::error::{self, PutError};
+use crate::pipeline::chunker::ObjectDigest;
 use base64::Engine;
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
@@ -37,6 +38,29 @@ pub fn decode_content_md5(v: &str) -> Result<[u8; 16], PutError> {
         .decode(v.trim())
         .map_err(|_| PutError::InvalidDigest)?;
     raw.try_into().map_err(|_| PutError::InvalidDigest)
+}
+
+/// What every uploaded body (PutObject, UploadPart) must pass before anything is recorded: its
+/// length matches Content-Length, its MD5 matches Content-MD5, and every checksum the client
+/// claimed (in headers or in the aws-chunked trailer) matches what was computed. Returns the
+/// computed checksums.
+pub fn verify_body(
+    digest: &ObjectDigest,
+    declared: Option<u64>,
+    want_md5: Option<[u8; 16]>,
+    mut claimed: Checksum,
+    trailing: Option<&s3s::TrailingHeaders>,
+) -> S3Result<Checksum> {
+    if declared.is_some_and(|d| d != digest.size) {
+        return Err(error::from_body(&crate::error::BodyError::Incomplete));
+    }
+    if want_md5.is_some_and(|m| m != digest.md5) {
+        return Err(error::from_put(&PutError::BadDigest));
+    }
+    checksum::add_trailers(&mut claimed, trailing.and_then(|t| t.take()).as_ref());
+    let computed = digest.checksums.clone().unwrap_or_default();
+    checksum::verify(&computed, &claimed)?;
+    Ok(computed)
 }
 
 /// Checks the declared length against the PUT size limit before any byte is read.
@@ -74,7 +98,7 @@ pub async fn put_object(
         None => None,
     };
     let user_metadata = headers::user_metadata(input.metadata.take())?;
-    let mut claimed = checksum::from_input(&input);
+    let claimed = checksum::from_input(&input);
     let hasher = checksum::hasher_for(&claimed, input.checksum_algorithm.as_ref(), &trailer_names);
     s3.ensure_bucket(&input.bucket).await?;
 
@@ -87,18 +111,7 @@ pub async fn put_object(
             tracing::info!(bucket = %input.bucket, key = %input.key, error = %e, "PUT failed before commit");
             error::from_put(&e)
         })?;
-    if declared.is_some_and(|d| d != digest.size) {
-        return Err(error::from_body(&crate::error::BodyError::Incomplete));
-    }
-    if want_md5.is_some_and(|m| m != digest.md5) {
-        return Err(error::from_put(&PutError::BadDigest));
-    }
-    checksum::add_trailers(
-        &mut claimed,
-        trailing.as_ref().and_then(|t| t.take()).as_ref(),
-    );
-    let computed = digest.checksums.clone().unwrap_or_default();
-    checksum::verify(&computed, &claimed)?;
+    let computed = verify_body(&digest, declared, want_md5, claimed, trailing.as_ref())?;
 
     let stored = StoredHeaders {
         content_encoding: input.content_encoding.take(),

@@ -4,8 +4,8 @@
 //! is durable. A part number uploaded again replaces the earlier part.
 
 use super::{get_upload, part_hasher, part_number, refuse_sse_c};
-use crate::error::{self, PutError};
-use crate::s3::put::{check_declared_length, decode_content_md5};
+use crate::error;
+use crate::s3::put::{check_declared_length, decode_content_md5, verify_body};
 use crate::s3::{checksum, TriremeS3};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result};
@@ -29,7 +29,7 @@ pub async fn upload_part(
         None => None,
     };
     let upload = get_upload(s3, &input.bucket, &input.key, &input.upload_id).await?;
-    let mut claimed = Checksum {
+    let claimed = Checksum {
         checksum_crc32: input.checksum_crc32.take(),
         checksum_crc32c: input.checksum_crc32c.take(),
         checksum_crc64nvme: input.checksum_crc64nvme.take(),
@@ -52,18 +52,7 @@ pub async fn upload_part(
             tracing::info!(bucket = %input.bucket, key = %input.key, part = number, error = %e, "part upload failed");
             error::from_put(&e)
         })?;
-    if declared.is_some_and(|d| d != digest.size) {
-        return Err(error::from_body(&crate::error::BodyError::Incomplete));
-    }
-    if want_md5.is_some_and(|m| m != digest.md5) {
-        return Err(error::from_put(&PutError::BadDigest));
-    }
-    checksum::add_trailers(
-        &mut claimed,
-        trailing.as_ref().and_then(|t| t.take()).as_ref(),
-    );
-    let computed = digest.checksums.clone().unwrap_or_default();
-    checksum::verify(&computed, &claimed)?;
+    let computed = verify_body(&digest, declared, want_md5, claimed, trailing.as_ref())?;
 
     let etag = digest.etag();
     s3.meta
