@@ -49,6 +49,14 @@ pub struct MetaConfigFile {
     /// commit within this time of writing its first chunk.
     #[serde(default = "default_gc_grace_ms")]
     pub gc_grace_ms: u64,
+    /// Interval of the durability ledger sweep (ms): how often the leader recounts every
+    /// chunk's healthy replicas and queues repairs. State changes trigger a sweep at once.
+    #[serde(default = "default_ledger_sweep_ms")]
+    pub ledger_sweep_ms: u64,
+}
+
+fn default_ledger_sweep_ms() -> u64 {
+    10_000
 }
 
 fn default_gc_grace_ms() -> u64 {
@@ -83,6 +91,26 @@ pub struct ChunkserverConfigFile {
     /// Interval between inventory reports (garbage collection of unreferenced chunks), ms.
     #[serde(default = "default_inventory_ms")]
     pub inventory_ms: u64,
+    /// Interval between disk health probes (write + fsync + read back), ms.
+    #[serde(default = "default_health_ms")]
+    pub health_ms: u64,
+    /// A disk is failed after this many failed probes in a row (EIO, EROFS, timeout).
+    #[serde(default = "default_fail_after")]
+    pub disk_fail_after: u32,
+    /// A probe slower than this (ms) makes the disk suspect (fail-slow), as does a probe
+    /// latency far above the other disks'.
+    #[serde(default = "default_slow_probe_ms")]
+    pub slow_probe_ms: u64,
+}
+
+fn default_health_ms() -> u64 {
+    5_000
+}
+fn default_fail_after() -> u32 {
+    2
+}
+fn default_slow_probe_ms() -> u64 {
+    2_000
 }
 
 fn default_inventory_ms() -> u64 {
@@ -120,6 +148,14 @@ pub struct GatewayConfigFile {
     /// PEM private key (PKCS#8, PKCS#1 or SEC1) for `tls_cert`.
     #[serde(default)]
     pub tls_key: Option<PathBuf>,
+    /// A chunk read whose replica has not answered within this many ms is also sent to the
+    /// next replica (hedged read); the first verified answer wins.
+    #[serde(default = "default_read_hedge_ms")]
+    pub read_hedge_ms: u64,
+}
+
+fn default_read_hedge_ms() -> u64 {
+    500
 }
 
 fn default_region() -> String {

@@ -10,6 +10,7 @@
 //! - [`ids`]: identifiers (chunkserver, disk, chunk, node) and their text forms.
 //! - [`error`]: [`error::ApiError`], the one error shape on the wire, with retryable vs fatal codes.
 //! - [`rpc`]: the [`rpc::Rpc`] trait tying a request type to its path and response type.
+//! - [`durability`]: the durability ledger, repair, scrub control and background workers.
 //! - [`inventory`]: chunk inventories and garbage collection (HDFS-style block reports).
 //! - [`meta`]: metadata RPCs (cluster, buckets, objects, keys, placement, chunkservers).
 //! - [`multipart`]: multipart upload RPCs.
@@ -23,6 +24,7 @@ pub mod auth;
 pub mod chunk;
 pub mod cluster_file;
 pub mod config;
+pub mod durability;
 pub mod error;
 pub mod ids;
 pub mod inventory;

@@ -352,12 +352,34 @@ pub struct ReplicaTarget {
     pub addr: String,
 }
 
-/// A replica that failed a read (I/O error, digest mismatch). Recorded for repair.
+/// A replica that failed a read, a scrub or an inventory check.
+///
+/// From a chunkserver about its own replica (`Corrupt`, `Missing`, `IoError`) the report is
+/// authoritative: the chunkserver has already quarantined the file, and the leader drops the
+/// replica from the chunk's locations through Raft, which starts its repair. From a gateway
+/// (`Suspect`: the bytes it received did not verify) the leader first asks the chunkserver to
+/// verify the replica itself.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ReportBadReplica {
     pub chunk: ChunkId,
     pub replica: Replica,
     pub reason: String,
+    #[serde(default)]
+    pub kind: BadReplicaKind,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BadReplicaKind {
+    /// A reader saw bad bytes; the holder has not confirmed it.
+    #[default]
+    Suspect,
+    /// The holder verified the replica and it is corrupt (quarantined).
+    Corrupt,
+    /// The holder does not have the file.
+    Missing,
+    /// The holder's disk returned an I/O error for it.
+    IoError,
 }
 rpc!(ReportBadReplica => Empty, "/v1/meta/report_bad_replica", leader);
 
@@ -373,6 +395,26 @@ pub enum DiskState {
     Offline,
 }
 
+impl DiskState {
+    /// Whether replicas on a disk in this state count as healthy copies (readable).
+    pub fn holds_healthy_replicas(self) -> bool {
+        matches!(
+            self,
+            DiskState::Healthy | DiskState::Suspect | DiskState::Draining
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiskState::Healthy => "healthy",
+            DiskState::Suspect => "suspect",
+            DiskState::Failed => "failed",
+            DiskState::Draining => "draining",
+            DiskState::Offline => "offline",
+        }
+    }
+}
+
 /// One disk as its chunkserver reports it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiskReport {
@@ -384,6 +426,47 @@ pub struct DiskReport {
     /// Bytes in chunk files.
     pub used_bytes: u64,
     pub chunk_count: u64,
+    /// Health checks and I/O counters behind `state`.
+    #[serde(default)]
+    pub health: DiskHealth,
+}
+
+/// What the chunkserver's health worker and its I/O paths measured on one disk.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskHealth {
+    /// Latency of the last probe (write + fsync + read back of a small file), microseconds.
+    #[serde(default)]
+    pub probe_latency_us: Option<u64>,
+    /// Milliseconds since the last probe finished.
+    #[serde(default)]
+    pub last_probe_ms_ago: Option<u64>,
+    /// Probes that failed in a row (0 when the last one passed).
+    #[serde(default)]
+    pub consecutive_failures: u32,
+    /// I/O errors (EIO, EROFS, failed probes, ...) since the chunkserver started.
+    #[serde(default)]
+    pub io_errors: u64,
+    /// Replicas found corrupt (reads and scrub) since the chunkserver started.
+    #[serde(default)]
+    pub corrupt_replicas: u64,
+    /// Latency percentiles of chunk reads and writes on real traffic, microseconds.
+    #[serde(default)]
+    pub read_p50_us: Option<u64>,
+    #[serde(default)]
+    pub read_p99_us: Option<u64>,
+    #[serde(default)]
+    pub write_p50_us: Option<u64>,
+    #[serde(default)]
+    pub write_p99_us: Option<u64>,
+    /// The last error seen, in words.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// Why the state is not healthy, in words.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Unix ms when the last full scrub pass of this disk finished.
+    #[serde(default)]
+    pub last_scrub_ms: Option<u64>,
 }
 
 /// Sent by each chunkserver to the leader every heartbeat interval.
@@ -393,12 +476,26 @@ pub struct Heartbeat {
     /// The chunkserver's data RPC address.
     pub addr: String,
     pub disks: Vec<DiskReport>,
+    /// This chunkserver's background workers (health, scrub, inventory, repair copies).
+    #[serde(default)]
+    pub workers: Vec<crate::durability::WorkerStatus>,
+    /// Progress of the current scrub pass.
+    #[serde(default)]
+    pub scrub: Option<crate::durability::ScrubProgress>,
 }
 rpc!(Heartbeat => HeartbeatResponse, "/v1/meta/heartbeat", leader);
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct HeartbeatResponse {
     pub cluster_id: String,
+    /// Current worker settings (`trireme worker set`), key -> value; see
+    /// [`crate::durability::WORKER_SETTINGS`]. Missing keys take their default.
+    #[serde(default)]
+    pub settings: BTreeMap<String, String>,
+    /// Whether scrub runs, and which pass the operator asked for (`trireme scrub start`
+    /// increments `epoch`: a chunkserver that sees a new epoch starts a new pass now).
+    #[serde(default)]
+    pub scrub: crate::durability::ScrubControl,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -419,4 +516,17 @@ pub struct ChunkserverInfo {
     /// Milliseconds since the last heartbeat this leader saw (None: none since it became leader).
     pub last_heartbeat_ms_ago: Option<u64>,
     pub disks: Vec<DiskReport>,
+    /// The state Raft records ("up" or "dead"); drives repair.
+    #[serde(default)]
+    pub state: ChunkserverState,
+}
+
+/// A chunkserver's state as the replicated metadata records it. The leader commits `Dead`
+/// when no heartbeat came for the liveness timeout and `Up` when one comes again.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChunkserverState {
+    #[default]
+    Up,
+    Dead,
 }

@@ -242,6 +242,7 @@ impl Disk {
             free_bytes,
             used_bytes: usage.used_bytes,
             chunk_count: usage.chunk_count,
+            health: Default::default(),
         }
     }
 }

@@ -39,6 +39,8 @@ pub async fn run(
             chunkserver: config.id,
             addr: addr.to_string(),
             disks: store.reports().await,
+            workers: Vec::new(),
+            scrub: None,
         };
         let result = tokio::select! {
             _ = stopped(&mut stop) => break,

@@ -21,6 +21,8 @@ async fn record(State(seen): State<Seen>, Json(hb): Json<Heartbeat>) -> Json<Hea
     seen.lock().expect("lock").push(hb);
     Json(HeartbeatResponse {
         cluster_id: CLUSTER.into(),
+        settings: Default::default(),
+        scrub: Default::default(),
     })
 }
 

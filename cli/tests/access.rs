@@ -61,6 +61,7 @@ impl FakeCluster {
             raft_heartbeat_ms: 250,
             snapshot_every_logs: 10_000,
             gc_grace_ms: 3_600_000,
+            ledger_sweep_ms: 10_000,
         };
         let config_path = data.join("meta1.toml");
         std::fs::write(&config_path, toml::to_string(&config).expect("toml")).expect("config");

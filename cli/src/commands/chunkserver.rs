@@ -74,6 +74,7 @@ pub(crate) mod tests {
             free_bytes: 8 << 30,
             used_bytes: 1 << 30,
             chunk_count: chunks,
+            health: Default::default(),
         }
     }
 
@@ -86,6 +87,7 @@ pub(crate) mod tests {
                     alive: false,
                     last_heartbeat_ms_ago: None,
                     disks: vec![disk("d3", DiskState::Failed, 0)],
+                    state: Default::default(),
                 },
                 ChunkserverInfo {
                     id: 1,
@@ -96,6 +98,7 @@ pub(crate) mod tests {
                         disk("d1", DiskState::Healthy, 5),
                         disk("d2", DiskState::Draining, 7),
                     ],
+                    state: Default::default(),
                 },
             ],
         }

@@ -114,6 +114,7 @@ async fn chunkserver(c: ChunkserverConfigFile) {
             free_bytes: 90 << 30,
             used_bytes: 1 << 30,
             chunk_count: 3,
+            health: Default::default(),
         })
         .collect();
     loop {
@@ -121,6 +122,8 @@ async fn chunkserver(c: ChunkserverConfigFile) {
             chunkserver: c.id,
             addr: addr.clone(),
             disks: disks.clone(),
+            workers: Vec::new(),
+            scrub: None,
         };
         if let Err(e) = client.call(&hb).await {
             println!("heartbeat failed: {e}");
@@ -203,6 +206,8 @@ async fn meta(c: MetaConfigFile) {
             .insert(hb.chunkserver, (hb.addr, Instant::now(), hb.disks));
         Ok(HeartbeatResponse {
             cluster_id: m.config.cluster.cluster_id.clone(),
+            settings: Default::default(),
+            scrub: Default::default(),
         })
     });
     let router = route::<ListChunkservers>(router, |m, _| {
@@ -216,6 +221,7 @@ async fn meta(c: MetaConfigFile) {
                 alive: seen.elapsed() < Duration::from_secs(3),
                 last_heartbeat_ms_ago: Some(seen.elapsed().as_millis() as u64),
                 disks: disks.clone(),
+                state: Default::default(),
             })
             .collect();
         Ok(ListChunkserversResponse { chunkservers })

@@ -133,6 +133,7 @@ impl DataPath {
             chunk: chunk.id.clone(),
             replica: replica.clone(),
             reason,
+            kind: Default::default(),
         };
         tokio::spawn(async move {
             match meta.call(&req).await {

@@ -146,6 +146,7 @@ impl TestCluster {
             ready_file: None,
             tls_cert: None,
             tls_key: None,
+            read_hedge_ms: 500,
         };
         let mut config = GatewayConfig::from_file(file).unwrap();
         config.meta_deadline = std::time::Duration::from_secs(2);

@@ -54,6 +54,8 @@ impl Serve<Heartbeat> for MetaNode {
         }
         Ok(HeartbeatResponse {
             cluster_id: self.config.cluster.cluster_id.clone(),
+            settings: Default::default(),
+            scrub: Default::default(),
         })
     }
 }
@@ -73,6 +75,7 @@ impl Serve<ListChunkservers> for MetaNode {
                     alive: state.is_some_and(|s| self.is_alive(s.last_seen)),
                     last_heartbeat_ms_ago: state.map(|s| s.last_seen.elapsed().as_millis() as u64),
                     disks: state.map(|s| s.disks.clone()).unwrap_or_default(),
+                    state: Default::default(),
                 }
             })
             .collect();

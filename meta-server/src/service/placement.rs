@@ -89,6 +89,7 @@ mod tests {
             free_bytes: free,
             used_bytes: 0,
             chunk_count: 0,
+            health: Default::default(),
         }
     }
 
