@@ -14,6 +14,8 @@ pub struct MetaConfig {
     pub snapshot_every_logs: u64,
     /// Unreferenced chunk replicas younger than this are never deleted.
     pub gc_grace: Duration,
+    /// Interval of the durability ledger sweep.
+    pub ledger_sweep: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +54,7 @@ impl TryFrom<&MetaConfigFile> for MetaConfig {
             raft_heartbeat: Duration::from_millis(f.raft_heartbeat_ms),
             snapshot_every_logs: f.snapshot_every_logs.max(10),
             gc_grace: Duration::from_millis(f.gc_grace_ms),
+            ledger_sweep: Duration::from_millis(f.ledger_sweep_ms.max(100)),
         })
     }
 }

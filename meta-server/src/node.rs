@@ -8,6 +8,7 @@ use openraft::ServerState;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use trireme_api::durability::{ScrubProgress, WorkerStatus};
 use trireme_api::ids::ChunkserverId;
 use trireme_api::meta::DiskReport;
 use trireme_api::ApiError;
@@ -19,6 +20,8 @@ pub struct HeartbeatState {
     pub last_seen: Instant,
     pub addr: String,
     pub disks: Vec<DiskReport>,
+    pub workers: Vec<WorkerStatus>,
+    pub scrub: Option<ScrubProgress>,
 }
 
 pub struct MetaNode {
@@ -29,6 +32,8 @@ pub struct MetaNode {
     pub heartbeats: Mutex<HashMap<ChunkserverId, HeartbeatState>>,
     /// When this node last became leader (None while it is not leader).
     pub leader_since: Mutex<Option<Instant>>,
+    /// The durability engine's leader soft state (ledger, repair queue, workers).
+    pub durability: crate::durability::Durability,
 }
 
 pub fn now_ms() -> u64 {
@@ -51,6 +56,7 @@ impl MetaNode {
             reader,
             heartbeats: Mutex::new(HashMap::new()),
             leader_since: Mutex::new(None),
+            durability: Default::default(),
         }
     }
 
@@ -99,6 +105,11 @@ impl MetaNode {
         Err(MetaError::NotLeader { leader_addr })
     }
 
+    /// Whether this node currently believes it is the leader.
+    pub fn is_leader(&self) -> bool {
+        self.raft.metrics().borrow().state == ServerState::Leader
+    }
+
     /// Keeps `leader_since` current; runs until the Raft metrics channel closes.
     pub async fn watch_leadership(&self) {
         let mut rx = self.raft.metrics();
@@ -107,7 +118,10 @@ impl MetaNode {
             {
                 let mut since = lock(&self.leader_since);
                 match (is_leader, since.is_some()) {
-                    (true, false) => *since = Some(Instant::now()),
+                    (true, false) => {
+                        *since = Some(Instant::now());
+                        self.durability.sweep_now.notify_one();
+                    }
                     (false, true) => *since = None,
                     _ => {}
                 }

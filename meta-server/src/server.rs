@@ -49,6 +49,7 @@ pub async fn run(
         let node = node.clone();
         tokio::spawn(async move { node.watch_leadership().await })
     };
+    let workers = crate::durability::spawn_workers(node.clone());
     let app = crate::http::router(node.clone());
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
@@ -57,6 +58,9 @@ pub async fn run(
         .with_graceful_shutdown(shutdown)
         .await;
     watcher.abort();
+    for w in workers {
+        w.abort();
+    }
     if let Err(e) = raft.shutdown().await {
         tracing::warn!("raft shutdown: {e}");
     }

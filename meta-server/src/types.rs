@@ -6,10 +6,13 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Cursor;
-use trireme_api::ids::{ChunkserverId, DiskId};
-use trireme_api::meta::{AccessKeyInfo, BucketInfo, Permissions, WriteCondition};
+use trireme_api::durability::ScrubControl;
+use trireme_api::ids::{ChunkId, ChunkserverId, DiskId};
+use trireme_api::meta::{
+    AccessKeyInfo, BucketInfo, ChunkserverState, DiskState, Permissions, WriteCondition,
+};
 use trireme_api::multipart::{PartRecord, UploadInfo, UploadMetadata};
-use trireme_api::object::ObjectRecord;
+use trireme_api::object::{ObjectRecord, Replica};
 use trireme_api::ApiError;
 
 openraft::declare_raft_types!(
@@ -110,6 +113,35 @@ pub enum Command {
         access_key: String,
         permissions: Permissions,
     },
+    /// The leader's liveness worker: no heartbeat for the timeout (`Dead`).
+    SetChunkserverState {
+        id: ChunkserverId,
+        state: ChunkserverState,
+    },
+    /// A repair copy is durable on `replica`: add it to the chunk's locations and drop
+    /// `drop` (replicas on dead chunkservers or failed disks, once enough healthy ones exist).
+    /// Refused with `NotFound` if the chunk is no longer referenced.
+    AddReplica {
+        chunk: ChunkId,
+        replica: Replica,
+        #[serde(default)]
+        drop: Vec<Replica>,
+    },
+    /// A replica is corrupt or missing: remove it from the chunk's locations.
+    DropReplica {
+        chunk: ChunkId,
+        replica: Replica,
+        reason: String,
+    },
+    /// `trireme worker set`.
+    SetWorkerSetting {
+        key: String,
+        value: String,
+    },
+    /// `trireme scrub start|pause|resume`.
+    SetScrubControl {
+        control: ScrubControl,
+    },
 }
 
 /// The result of applying one command.
@@ -139,10 +171,19 @@ pub struct ChunkserverRecord {
     pub id: ChunkserverId,
     pub addr: String,
     pub disks: Vec<DiskRecord>,
+    #[serde(default)]
+    pub state: ChunkserverState,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiskRecord {
     pub disk_id: DiskId,
     pub path: String,
+    /// As the chunkserver last reported it; a change is a Raft command (it drives repair).
+    #[serde(default = "healthy")]
+    pub state: DiskState,
+}
+
+fn healthy() -> DiskState {
+    DiskState::Healthy
 }

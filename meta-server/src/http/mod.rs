@@ -8,11 +8,12 @@ use crate::node::MetaNode;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
 use trireme_api::auth::{secrets_equal, CLUSTER_HEADER, SECRET_HEADER};
 use trireme_api::config::ClusterSettings;
+use trireme_api::durability::*;
 use trireme_api::inventory::ReportInventory;
 use trireme_api::meta::*;
 use trireme_api::multipart::*;
@@ -23,6 +24,10 @@ const MAX_BODY: usize = 256 * 1024 * 1024;
 
 pub fn router(node: Arc<MetaNode>) -> Router {
     let settings = Arc::new(node.config.cluster.clone());
+    // Prometheus scrapes without the cluster secret; metrics reveal no data or names.
+    let open = Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(node.clone());
     Router::new()
         .route(crate::network::PATH_APPEND, post(raft::append))
         .route(crate::network::PATH_VOTE, post(raft::vote))
@@ -84,9 +89,30 @@ pub fn router(node: Arc<MetaNode>) -> Router {
             ReportInventory::PATH,
             post(typed::handle::<ReportInventory>),
         )
+        .route(RepairStatus::PATH, post(typed::handle::<RepairStatus>))
+        .route(ListLost::PATH, post(typed::handle::<ListLost>))
+        .route(ListWorkers::PATH, post(typed::handle::<ListWorkers>))
+        .route(
+            SetWorkerSetting::PATH,
+            post(typed::handle::<SetWorkerSetting>),
+        )
+        .route(ControlScrub::PATH, post(typed::handle::<ControlScrub>))
+        .route(ScrubStatus::PATH, post(typed::handle::<ScrubStatus>))
         .with_state(node)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(settings, authenticate))
+        .merge(open)
+}
+
+async fn metrics(State(node): State<Arc<MetaNode>>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::durability::metrics::render(&node),
+    )
+        .into_response()
 }
 
 /// An [`ApiError`] as an HTTP response.

@@ -1,5 +1,5 @@
-//! Chunkservers: heartbeats (soft liveness, registration through Raft when identity or disks
-//! change), listing, chunk placement and bad-replica reports.
+//! Chunkservers: heartbeats (soft liveness; registration, disk state changes and coming back
+//! from `Dead` through Raft), listing and chunk placement.
 
 use super::placement::{place, Candidate};
 use super::Serve;
@@ -9,8 +9,8 @@ use crate::types::{ChunkserverRecord, Command, DiskRecord};
 use std::time::Instant;
 use trireme_api::ids::ChunkId;
 use trireme_api::meta::{
-    AllocateChunks, AllocateChunksResponse, ChunkPlacement, ChunkserverInfo, Empty, Heartbeat,
-    HeartbeatResponse, ListChunkservers, ListChunkserversResponse, ReportBadReplica,
+    AllocateChunks, AllocateChunksResponse, ChunkPlacement, ChunkserverInfo, ChunkserverState,
+    DiskReport, Heartbeat, HeartbeatResponse, ListChunkservers, ListChunkserversResponse,
 };
 use trireme_api::{ApiError, ErrorCode};
 
@@ -20,6 +20,8 @@ const MAX_ALLOCATE: u32 = 1024;
 impl Serve<Heartbeat> for MetaNode {
     async fn serve(&self, req: Heartbeat) -> MetaResult<HeartbeatResponse> {
         self.require_leader()?;
+        // A heartbeat proves the chunkserver up; its disks' states are as it reports them.
+        // Any change of either is a Raft command: it drives the ledger and repair.
         let record = ChunkserverRecord {
             id: req.chunkserver,
             addr: req.addr.clone(),
@@ -29,8 +31,10 @@ impl Serve<Heartbeat> for MetaNode {
                 .map(|d| DiskRecord {
                     disk_id: d.disk_id.clone(),
                     path: d.path.clone(),
+                    state: d.state,
                 })
                 .collect(),
+            state: ChunkserverState::Up,
         };
         lock(&self.heartbeats).insert(
             req.chunkserver,
@@ -38,6 +42,8 @@ impl Serve<Heartbeat> for MetaNode {
                 last_seen: Instant::now(),
                 addr: req.addr,
                 disks: req.disks,
+                workers: req.workers,
+                scrub: req.scrub,
             },
         );
         let known = self
@@ -46,16 +52,27 @@ impl Serve<Heartbeat> for MetaNode {
             .into_iter()
             .find(|c| c.id == record.id);
         if known.as_ref() != Some(&record) {
-            tracing::info!(chunkserver = record.id, addr = %record.addr, "registering chunkserver");
+            match &known {
+                None => {
+                    tracing::info!(chunkserver = record.id, addr = %record.addr, "registering chunkserver")
+                }
+                Some(k) => tracing::info!(
+                    chunkserver = record.id,
+                    was = ?k.state,
+                    disks = ?record.disks.iter().map(|d| (d.disk_id.0.as_str(), d.state.as_str())).collect::<Vec<_>>(),
+                    "chunkserver state changed"
+                ),
+            }
             self.write(Command::UpsertChunkserver {
                 chunkserver: record,
             })
             .await?;
+            self.durability.sweep_now.notify_one();
         }
         Ok(HeartbeatResponse {
             cluster_id: self.config.cluster.cluster_id.clone(),
-            settings: Default::default(),
-            scrub: Default::default(),
+            settings: self.reader.worker_settings()?,
+            scrub: self.reader.scrub_control()?,
         })
     }
 }
@@ -71,11 +88,13 @@ impl Serve<ListChunkservers> for MetaNode {
                 let state = hb.get(&r.id);
                 ChunkserverInfo {
                     id: r.id,
-                    addr: state.map(|s| s.addr.clone()).unwrap_or(r.addr),
+                    addr: state.map(|s| s.addr.clone()).unwrap_or(r.addr.clone()),
                     alive: state.is_some_and(|s| self.is_alive(s.last_seen)),
                     last_heartbeat_ms_ago: state.map(|s| s.last_seen.elapsed().as_millis() as u64),
-                    disks: state.map(|s| s.disks.clone()).unwrap_or_default(),
-                    state: Default::default(),
+                    disks: state
+                        .map(|s| s.disks.clone())
+                        .unwrap_or_else(|| recorded_disks(&r)),
+                    state: r.state,
                 }
             })
             .collect();
@@ -92,9 +111,16 @@ impl Serve<AllocateChunks> for MetaNode {
             ))
             .into());
         }
+        let dead: Vec<u64> = self
+            .reader
+            .list_chunkservers()?
+            .into_iter()
+            .filter(|r| r.state != ChunkserverState::Up)
+            .map(|r| r.id)
+            .collect();
         let candidates: Vec<Candidate> = lock(&self.heartbeats)
             .iter()
-            .filter(|(_, s)| self.is_alive(s.last_seen))
+            .filter(|(id, s)| self.is_alive(s.last_seen) && !dead.contains(id))
             .map(|(id, s)| Candidate {
                 id: *id,
                 addr: s.addr.clone(),
@@ -129,16 +155,19 @@ impl Serve<AllocateChunks> for MetaNode {
     }
 }
 
-impl Serve<ReportBadReplica> for MetaNode {
-    async fn serve(&self, req: ReportBadReplica) -> MetaResult<Empty> {
-        self.require_leader()?;
-        tracing::warn!(
-            chunk = %req.chunk,
-            chunkserver = req.replica.chunkserver,
-            disk = %req.replica.disk,
-            reason = %req.reason,
-            "bad replica reported"
-        );
-        Ok(Empty {})
-    }
+/// Disks as Raft last recorded them (for a chunkserver this leader has not heard from).
+fn recorded_disks(r: &ChunkserverRecord) -> Vec<DiskReport> {
+    r.disks
+        .iter()
+        .map(|d| DiskReport {
+            disk_id: d.disk_id.clone(),
+            path: d.path.clone(),
+            state: d.state,
+            capacity_bytes: 0,
+            free_bytes: 0,
+            used_bytes: 0,
+            chunk_count: 0,
+            health: Default::default(),
+        })
+        .collect()
 }

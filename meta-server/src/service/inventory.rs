@@ -1,34 +1,113 @@
-//! Inventory reports: the answer names the replicas to garbage-collect.
+//! Inventory reconciliation (HDFS block reports). For each disk a chunkserver reports, the
+//! leader compares the chunk files it holds with the locations the chunk index gives that
+//! disk:
+//! - a file the index does not place there (unreferenced chunk, or a replica repair moved
+//!   away) and older than the grace period is garbage: the answer tells the chunkserver to
+//!   delete it. The grace period protects chunks of PUTs that have not committed yet.
+//! - a location the index has but the disk lacks in two reports in a row is missing: the
+//!   replica is dropped through Raft and repair restores it. Two reports, because the first
+//!   scan may have run before a concurrent write's file existed; the second scan started
+//!   after the first report was answered, hence after any commit the first one could race.
 
 use super::Serve;
 use crate::error::MetaResult;
 use crate::node::MetaNode;
+use crate::types::Command;
+use std::collections::BTreeSet;
+use trireme_api::durability::{setting, WorkerState};
+use trireme_api::ids::ChunkId;
 use trireme_api::inventory::{ChunkOnDisk, ReportInventory, ReportInventoryResponse};
+use trireme_api::object::Replica;
+
+const NAME: &str = "reconcile";
 
 impl Serve<ReportInventory> for MetaNode {
     async fn serve(&self, req: ReportInventory) -> MetaResult<ReportInventoryResponse> {
-        // Linearizable: the referenced set must include every commit acknowledged so far.
+        // Linearizable: the index must include every commit acknowledged so far.
         self.linearizable().await?;
-        let referenced = self.reader.referenced_chunks()?;
+        let d = &self.durability;
+        d.set_worker_state(self, NAME, WorkerState::Busy);
         let grace_ms = self.config.gc_grace.as_millis() as u64;
+        let gc = setting(&self.reader.worker_settings()?, "gc.enabled") != 0;
+        let records = self.reader.list_chunkservers()?;
+        let view = crate::durability::view::HealthView::new(&records);
         let mut delete = Vec::new();
-        for disk in req.disks {
-            for entry in disk.chunks {
-                if entry.age_ms >= grace_ms && !referenced.contains(&entry.chunk) {
-                    delete.push(ChunkOnDisk {
-                        disk: disk.disk.clone(),
-                        chunk: entry.chunk,
-                    });
+        let mut confirmed_missing: Vec<(ChunkId, Replica)> = Vec::new();
+        let mut reported = 0u64;
+        for disk in &req.disks {
+            let expected = self.reader.chunks_on_disk(req.chunkserver, &disk.disk)?;
+            let present: BTreeSet<&ChunkId> = disk.chunks.iter().map(|e| &e.chunk).collect();
+            reported += disk.chunks.len() as u64;
+            if gc {
+                for entry in &disk.chunks {
+                    if entry.age_ms >= grace_ms && !expected.contains(&entry.chunk) {
+                        delete.push(ChunkOnDisk {
+                            disk: disk.disk.clone(),
+                            chunk: entry.chunk.clone(),
+                        });
+                    }
                 }
             }
+            // Only a disk that can hold healthy replicas can be judged by its listing.
+            let judged = view
+                .disk_state(req.chunkserver, &disk.disk)
+                .is_some_and(|s| s.holds_healthy_replicas());
+            let missing: BTreeSet<ChunkId> = if judged {
+                expected
+                    .iter()
+                    .filter(|c| !present.contains(c))
+                    .cloned()
+                    .collect()
+            } else {
+                BTreeSet::new()
+            };
+            let mut g = d.state(self);
+            let key = (req.chunkserver, disk.disk.clone());
+            let before = g.suspects.remove(&key).unwrap_or_default();
+            for c in missing.intersection(&before) {
+                confirmed_missing.push((
+                    c.clone(),
+                    Replica {
+                        chunkserver: req.chunkserver,
+                        disk: disk.disk.clone(),
+                    },
+                ));
+            }
+            let still: BTreeSet<ChunkId> = missing.difference(&before).cloned().collect();
+            if !still.is_empty() {
+                g.suspects.insert(key, still);
+            }
+        }
+        for (chunk, replica) in &confirmed_missing {
+            tracing::warn!(%chunk, chunkserver = replica.chunkserver, disk = %replica.disk, "replica missing from two inventories: dropping it");
+            self.write(Command::DropReplica {
+                chunk: chunk.clone(),
+                replica: replica.clone(),
+                reason: "missing from the disk's inventory".into(),
+            })
+            .await?;
+        }
+        if !confirmed_missing.is_empty() {
+            d.sweep_now.notify_one();
         }
         if !delete.is_empty() {
             tracing::info!(
                 chunkserver = req.chunkserver,
                 count = delete.len(),
-                "unreferenced chunks to collect"
+                "unreferenced replicas to collect"
             );
         }
+        d.worker(self, NAME, |w| {
+            w.state = WorkerState::Idle;
+            w.items += reported;
+            w.progress = Some(format!(
+                "last report from chunkserver {}: {} replicas, {} to collect, {} missing",
+                req.chunkserver,
+                reported,
+                delete.len(),
+                confirmed_missing.len()
+            ));
+        });
         Ok(ReportInventoryResponse { delete })
     }
 }

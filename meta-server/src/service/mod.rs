@@ -4,6 +4,7 @@
 pub mod bucket;
 pub mod chunkserver;
 pub mod cluster;
+pub mod durability;
 pub mod inventory;
 pub mod keys;
 pub mod multipart;

@@ -47,16 +47,18 @@ impl Serve<GetObject> for MetaNode {
     async fn serve(&self, req: GetObject) -> MetaResult<GetObjectResponse> {
         self.linearizable().await?;
         self.require_bucket(&req.bucket)?;
-        let object = self
+        let mut object = self
             .reader
             .get_object(&req.bucket, &req.key)?
             .ok_or_else(|| ApiError::new(ErrorCode::NoSuchKey, format!("no key {}", req.key)))?;
-        let known: BTreeMap<u64, String> = self
-            .reader
-            .list_chunkservers()?
-            .into_iter()
-            .map(|c| (c.id, c.addr))
-            .collect();
+        // The chunk index holds the current replicas (repair moves them); read the best first.
+        self.reader.resolve_replicas(&mut object.chunks)?;
+        let records = self.reader.list_chunkservers()?;
+        let view = crate::durability::view::HealthView::new(&records);
+        for c in &mut object.chunks {
+            view.order(&mut c.replicas);
+        }
+        let known: BTreeMap<u64, String> = records.into_iter().map(|c| (c.id, c.addr)).collect();
         let mut chunkservers = BTreeMap::new();
         for chunk in &object.chunks {
             for r in &chunk.replicas {

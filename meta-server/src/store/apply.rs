@@ -2,7 +2,9 @@
 //! one atomic write batch that also records the applied log id. Deterministic: everything
 //! comes from the command and the state.
 
+use super::apply_durability as dur;
 use super::apply_multipart::{self as mpu, Completion};
+use super::chunks::ChunkTx;
 use super::keys::*;
 use super::read::Reader;
 use super::records::{StoredAccessKey, StoredBucket, StoredChunkserver};
@@ -18,10 +20,24 @@ pub fn refused(code: ErrorCode, msg: impl Into<String>) -> CommandResult {
 }
 
 /// Adds the effects of `cmd` to `batch` and returns its result. Reads see the state before
-/// this command (callers write one batch per command).
+/// this command (callers write one batch per command). A refused command writes nothing.
 pub fn apply_command(
     r: &Reader,
     batch: &mut WriteBatch,
+    cmd: Command,
+) -> Result<CommandResult, StoreError> {
+    let mut tx = ChunkTx::default();
+    let result = apply_records(r, batch, &mut tx, cmd)?;
+    if !matches!(result, CommandResult::Refused(_)) {
+        tx.flush(r, batch)?;
+    }
+    Ok(result)
+}
+
+fn apply_records(
+    r: &Reader,
+    batch: &mut WriteBatch,
+    tx: &mut ChunkTx,
     cmd: Command,
 ) -> Result<CommandResult, StoreError> {
     let db = r.db();
@@ -70,7 +86,7 @@ pub fn apply_command(
                     format!("bucket {name} is not empty"),
                 ));
             }
-            mpu::remove_bucket_uploads(r, batch, &name)?;
+            mpu::remove_bucket_uploads(r, batch, tx, &name)?;
             batch.delete_cf(cf(db, CF_BUCKETS)?, name.as_bytes());
             Ok(CommandResult::Done)
         }
@@ -89,6 +105,10 @@ pub fn apply_command(
             if let Some(refusal) = check_condition(r, &bucket, &key, condition.as_ref())? {
                 return Ok(refusal);
             }
+            if let Some(old) = r.get_object(&bucket, &key)? {
+                tx.remove(&old.chunks);
+            }
+            tx.add(&object.chunks);
             let value = serde_json::to_vec(&StoredObject::V1(object))?;
             batch.put_cf(cf(db, CF_OBJECTS)?, object_key(&bucket, &key), value);
             Ok(CommandResult::Done)
@@ -100,9 +120,14 @@ pub fn apply_command(
                     format!("no bucket {bucket}"),
                 ));
             }
-            let existed = r.get_object(&bucket, &key)?.is_some();
+            let old = r.get_object(&bucket, &key)?;
+            if let Some(old) = &old {
+                tx.remove(&old.chunks);
+            }
             batch.delete_cf(cf(db, CF_OBJECTS)?, object_key(&bucket, &key));
-            Ok(CommandResult::Deleted { existed })
+            Ok(CommandResult::Deleted {
+                existed: old.is_some(),
+            })
         }
         Command::CreateAccessKey { key } => {
             if r.get_access_key(&key.access_key)?.is_some() {
@@ -127,6 +152,7 @@ pub fn apply_command(
         } => copy_object(
             r,
             batch,
+            tx,
             CopyArgs {
                 src_bucket,
                 src_key,
@@ -147,8 +173,14 @@ pub fn apply_command(
             }
             let objects = cf(db, CF_OBJECTS)?;
             let mut existed = Vec::with_capacity(keys.len());
+            let mut removed = std::collections::BTreeSet::new();
             for key in &keys {
-                existed.push(r.get_object(&bucket, key)?.is_some());
+                let old = r.get_object(&bucket, key)?;
+                existed.push(old.is_some());
+                // A key named twice is removed (and its chunks released) once.
+                if let Some(old) = old.filter(|_| removed.insert(key.as_str())) {
+                    tx.remove(&old.chunks);
+                }
                 batch.delete_cf(objects, object_key(&bucket, key));
             }
             Ok(CommandResult::DeletedMany { existed })
@@ -159,7 +191,7 @@ pub fn apply_command(
             key,
             upload_id,
             part,
-        } => mpu::put_part(r, batch, &bucket, &key, &upload_id, part),
+        } => mpu::put_part(r, batch, tx, &bucket, &key, &upload_id, part),
         Command::CompleteUpload {
             bucket,
             key,
@@ -172,6 +204,7 @@ pub fn apply_command(
         } => mpu::complete_upload(
             r,
             batch,
+            tx,
             Completion {
                 bucket: &bucket,
                 key: &key,
@@ -187,7 +220,7 @@ pub fn apply_command(
             bucket,
             key,
             upload_id,
-        } => mpu::abort_upload(r, batch, &bucket, &key, &upload_id),
+        } => mpu::abort_upload(r, batch, tx, &bucket, &key, &upload_id),
         Command::DeleteAccessKey { access_key } => {
             if r.get_access_key(&access_key)?.is_none() {
                 return Ok(refused(
@@ -241,6 +274,21 @@ pub fn apply_command(
             );
             Ok(CommandResult::Done)
         }
+        Command::SetChunkserverState { id, state } => {
+            dur::set_chunkserver_state(r, batch, id, state)
+        }
+        Command::AddReplica {
+            chunk,
+            replica,
+            drop,
+        } => dur::add_replica(r, batch, &chunk, replica, &drop),
+        Command::DropReplica {
+            chunk,
+            replica,
+            reason: _,
+        } => dur::drop_replica(r, batch, &chunk, &replica),
+        Command::SetWorkerSetting { key, value } => dur::set_worker_setting(r, batch, key, value),
+        Command::SetScrubControl { control } => dur::set_scrub_control(r, batch, &control),
     }
 }
 
@@ -280,6 +328,7 @@ pub fn check_condition(
 fn copy_object(
     r: &Reader,
     batch: &mut WriteBatch,
+    tx: &mut ChunkTx,
     c: CopyArgs,
 ) -> Result<CommandResult, StoreError> {
     if r.get_bucket(&c.dst_bucket)?.is_none() {
@@ -318,6 +367,10 @@ fn copy_object(
         object.user_metadata = m.user_metadata;
     }
     object.last_modified_ms = c.last_modified_ms;
+    if let Some(old) = r.get_object(&c.dst_bucket, &c.dst_key)? {
+        tx.remove(&old.chunks);
+    }
+    tx.add(&object.chunks);
     let (etag, size) = (object.etag.clone(), object.size);
     let value = serde_json::to_vec(&StoredObject::V1(object))?;
     batch.put_cf(

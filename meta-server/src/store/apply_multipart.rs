@@ -2,6 +2,7 @@
 //! abort.
 
 use super::apply::{check_condition, refused};
+use super::chunks::ChunkTx;
 use super::keys::*;
 use super::read::Reader;
 use super::records::{StoredPart, StoredUpload};
@@ -37,6 +38,7 @@ pub fn create_upload(
 pub fn put_part(
     r: &Reader,
     batch: &mut WriteBatch,
+    tx: &mut ChunkTx,
     bucket: &str,
     key: &str,
     upload_id: &str,
@@ -48,6 +50,10 @@ pub fn put_part(
             format!("no upload {upload_id}"),
         ));
     }
+    if let Some(old) = r.get_part(upload_id, part.part_number)? {
+        tx.remove(&old.chunks);
+    }
+    tx.add(&part.chunks);
     let k = part_key(upload_id, part.part_number);
     batch.put_cf(
         cf(r.db(), CF_PARTS)?,
@@ -57,10 +63,11 @@ pub fn put_part(
     Ok(CommandResult::Done)
 }
 
-/// Deletes an upload and all its parts (their chunks are left to garbage collection).
+/// Deletes an upload and all its parts, releasing their chunks.
 fn remove_upload(
     r: &Reader,
     batch: &mut WriteBatch,
+    tx: &mut ChunkTx,
     bucket: &str,
     key: &str,
     upload_id: &str,
@@ -72,10 +79,12 @@ fn remove_upload(
         .db()
         .iterator_cf(parts, IteratorMode::From(&prefix, Direction::Forward))
     {
-        let (k, _) = item?;
+        let (k, v) = item?;
         if !k.starts_with(&prefix) {
             break;
         }
+        let StoredPart::V1(p) = super::decode(CF_PARTS, &v)?;
+        tx.remove(&p.chunks);
         batch.delete_cf(parts, k);
     }
     Ok(())
@@ -84,6 +93,7 @@ fn remove_upload(
 pub fn abort_upload(
     r: &Reader,
     batch: &mut WriteBatch,
+    tx: &mut ChunkTx,
     bucket: &str,
     key: &str,
     upload_id: &str,
@@ -94,7 +104,7 @@ pub fn abort_upload(
             format!("no upload {upload_id}"),
         ));
     }
-    remove_upload(r, batch, bucket, key, upload_id)?;
+    remove_upload(r, batch, tx, bucket, key, upload_id)?;
     Ok(CommandResult::Done)
 }
 
@@ -102,6 +112,7 @@ pub fn abort_upload(
 pub fn remove_bucket_uploads(
     r: &Reader,
     batch: &mut WriteBatch,
+    tx: &mut ChunkTx,
     bucket: &str,
 ) -> Result<(), StoreError> {
     let prefix = bucket_prefix(bucket);
@@ -121,7 +132,7 @@ pub fn remove_bucket_uploads(
         v
     };
     for (key, id) in uploads {
-        remove_upload(r, batch, bucket, &key, &id)?;
+        remove_upload(r, batch, tx, bucket, &key, &id)?;
     }
     Ok(())
 }
@@ -144,6 +155,7 @@ fn unquote(etag: &str) -> &str {
 pub fn complete_upload(
     r: &Reader,
     batch: &mut WriteBatch,
+    tx: &mut ChunkTx,
     c: Completion<'_>,
 ) -> Result<CommandResult, StoreError> {
     let Some(upload) = r.get_upload(c.bucket, c.key, c.upload_id)? else {
@@ -203,11 +215,15 @@ pub fn complete_upload(
             .collect(),
         part_sizes: records.iter().map(|p| p.size).collect(),
     };
+    if let Some(old) = r.get_object(c.bucket, c.key)? {
+        tx.remove(&old.chunks);
+    }
+    tx.add(&object.chunks);
     batch.put_cf(
         cf(r.db(), CF_OBJECTS)?,
         object_key(c.bucket, c.key),
         serde_json::to_vec(&StoredObject::V1(object))?,
     );
-    remove_upload(r, batch, c.bucket, c.key, c.upload_id)?;
+    remove_upload(r, batch, tx, c.bucket, c.key, c.upload_id)?;
     Ok(CommandResult::Done)
 }

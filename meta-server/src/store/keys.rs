@@ -13,19 +13,30 @@ pub const CF_CHUNKSERVERS: &str = "chunkservers";
 pub const CF_SNAPSHOT: &str = "snapshot";
 pub const CF_UPLOADS: &str = "uploads";
 pub const CF_PARTS: &str = "parts";
+/// Chunk id -> [`super::chunks::StoredChunk`]: length, digest, reference count and the
+/// authoritative replica locations of every referenced chunk.
+pub const CF_CHUNKS: &str = "chunks";
+/// `[chunkserver u64 BE][len(disk)][disk][chunk id]` -> empty: which chunks each disk should
+/// hold (inventory checks, per-disk ledger, drains).
+pub const CF_LOCATIONS: &str = "locations";
+/// Cluster-wide settings changed through Raft (worker settings, scrub control).
+pub const CF_SETTINGS: &str = "settings";
 
 /// Column families that make up the state machine (copied into snapshots). Append only: a
 /// snapshot names column families by their index in this list.
-pub const SM_DATA_CFS: [&str; 6] = [
+pub const SM_DATA_CFS: [&str; 9] = [
     CF_BUCKETS,
     CF_OBJECTS,
     CF_KEYS,
     CF_CHUNKSERVERS,
     CF_UPLOADS,
     CF_PARTS,
+    CF_CHUNKS,
+    CF_LOCATIONS,
+    CF_SETTINGS,
 ];
 
-pub const ALL_CFS: [&str; 10] = [
+pub const ALL_CFS: [&str; 13] = [
     CF_LOGS,
     CF_RAFT,
     CF_SM_META,
@@ -36,6 +47,9 @@ pub const ALL_CFS: [&str; 10] = [
     CF_SNAPSHOT,
     CF_UPLOADS,
     CF_PARTS,
+    CF_CHUNKS,
+    CF_LOCATIONS,
+    CF_SETTINGS,
 ];
 
 pub const KEY_VOTE: &[u8] = b"vote";
@@ -44,6 +58,11 @@ pub const KEY_COMMITTED: &[u8] = b"committed";
 pub const KEY_LAST_APPLIED: &[u8] = b"last_applied";
 pub const KEY_MEMBERSHIP: &[u8] = b"membership";
 pub const KEY_CURRENT_SNAPSHOT: &[u8] = b"current";
+/// In `sm_meta`: the version of the chunk index built from the records (absent: rebuild).
+pub const KEY_CHUNK_INDEX: &[u8] = b"chunk_index";
+/// In `settings`: the worker settings map and the scrub control.
+pub const KEY_WORKER_SETTINGS: &[u8] = b"workers";
+pub const KEY_SCRUB_CONTROL: &[u8] = b"scrub";
 
 pub fn log_key(index: u64) -> [u8; 8] {
     index.to_be_bytes()
@@ -107,6 +126,21 @@ pub fn part_key(upload_id: &str, part_number: u32) -> Vec<u8> {
 
 pub fn chunkserver_key(id: u64) -> [u8; 8] {
     id.to_be_bytes()
+}
+
+/// The prefix of every location on one disk of one chunkserver.
+pub fn disk_location_prefix(chunkserver: u64, disk: &str) -> Vec<u8> {
+    let mut v = Vec::with_capacity(9 + disk.len() + 32);
+    v.extend_from_slice(&chunkserver.to_be_bytes());
+    v.push(disk.len().min(255) as u8);
+    v.extend_from_slice(disk.as_bytes());
+    v
+}
+
+pub fn location_key(chunkserver: u64, disk: &str, chunk: &str) -> Vec<u8> {
+    let mut v = disk_location_prefix(chunkserver, disk);
+    v.extend_from_slice(chunk.as_bytes());
+    v
 }
 
 #[cfg(test)]

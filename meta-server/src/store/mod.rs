@@ -4,7 +4,9 @@
 //! durable too, since RocksDB has one write-ahead log).
 
 pub mod apply;
+pub mod apply_durability;
 pub mod apply_multipart;
+pub mod chunks;
 pub mod keys;
 pub mod log;
 pub mod read;
@@ -55,6 +57,7 @@ pub fn open(path: &Path) -> Result<(Arc<DB>, LogStore, StateMachineStore), Store
     let db = open_db(path)?;
     let log = LogStore::new(db.clone());
     let sm = StateMachineStore::new(db.clone())?;
+    chunks::ensure_index(&sm.reader())?;
     Ok((db, log, sm))
 }
 

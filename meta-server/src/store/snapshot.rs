@@ -114,6 +114,8 @@ pub fn install(db: &DB, meta: &SnapshotMeta, data: &[u8]) -> Result<(), StoreErr
         KEY_MEMBERSHIP,
         serde_json::to_vec(&meta.last_membership)?,
     );
+    // Snapshots carry the chunk index (its column families are state machine data).
+    batch.put_cf(sm_meta, KEY_CHUNK_INDEX, b"1");
     put_current_in(db, &mut batch, meta, data)?;
     let mut w = WriteOptions::default();
     w.set_sync(true);

@@ -38,6 +38,7 @@ impl Node {
             raft_heartbeat: Duration::from_millis(100),
             snapshot_every_logs: 20,
             gc_grace: Duration::from_secs(3600),
+            ledger_sweep: Duration::from_millis(500),
         };
         let listener = tokio::net::TcpListener::bind(listen).await.expect("bind");
         let addr = listener.local_addr().expect("addr").to_string();
