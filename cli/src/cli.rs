@@ -50,6 +50,15 @@ pub enum Command {
     /// S3 access keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Durability: healthy replicas per chunk, repair progress, lost objects.
+    #[command(subcommand)]
+    Repair(RepairCommand),
+    /// Background workers (repair, scrub, GC, health checks, ...) and their settings.
+    #[command(subcommand)]
+    Worker(WorkerCommand),
+    /// Scrub: every chunkserver re-reads and verifies its chunks at a throttled rate.
+    #[command(subcommand)]
+    Scrub(ScrubCommand),
 }
 
 /// Flags of `trireme up`. They shape a new cluster; a restart reuses the stored configs and
@@ -86,6 +95,12 @@ pub struct UpArgs {
     /// Interval between chunkserver inventory reports (GC) [default: the chunkserver's, 60 s].
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(100..))]
     pub inventory_ms: Option<u64>,
+    /// Interval between disk health probes [default: the chunkserver's, 5 s].
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(50..))]
+    pub health_ms: Option<u64>,
+    /// Interval of the durability ledger sweep [default: the meta-server's, 10 s].
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(100..))]
+    pub ledger_sweep_ms: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -183,6 +198,60 @@ pub enum KeyCommand {
         #[arg(long, short = 'y')]
         yes: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RepairCommand {
+    /// The durability ledger (chunks by healthy replicas: total, per chunkserver, per disk),
+    /// repair progress with rate and ETA, and whether the last sweep proved repair complete.
+    Status {
+        /// Print the status again every SECS seconds [default: 2] until a sweep proves
+        /// repair complete.
+        #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "2",
+              value_parser = clap::value_parser!(u64).range(1..=3600))]
+        watch: Option<u64>,
+    },
+    /// Objects with a chunk that has no healthy replica left.
+    #[command(
+        after_help = "Exit codes: 0 no object is lost, 1 lost objects were found (listed), \
+                      2 the list could not be made (bad usage, cluster unreachable, an error)."
+    )]
+    Lost {
+        /// List at most N objects (1..=10000).
+        #[arg(long, value_name = "N", default_value_t = 1000,
+              value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        limit: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkerCommand {
+    /// Every worker of the cluster (the leader's and each chunkserver's), and the settings.
+    List,
+    /// Change a run-time setting for the whole cluster (see `worker list` for the keys).
+    #[command(
+        after_help = "Every value is an unsigned integer. An unknown key or a value that is not \
+                      an unsigned integer is a usage error (exit code 2)."
+    )]
+    Set {
+        /// The setting, e.g. repair.concurrency.
+        key: String,
+        /// Its new value.
+        #[arg(allow_hyphen_values = true)]
+        value: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScrubCommand {
+    /// Run scrub, and start a new pass on every chunkserver now.
+    Start,
+    /// Stop scrub reads until resumed (a pass keeps its place).
+    Pause,
+    /// Continue the current pass.
+    Resume,
+    /// Scrub progress of every chunkserver.
+    Status,
 }
 
 /// Parses a byte count: a plain number or one with a K/M/G (x1024) suffix, optionally
@@ -357,6 +426,75 @@ mod tests {
         let e = parse(&["bucket", "create"]).expect_err("missing name");
         assert_eq!(e.exit_code(), 2);
         assert_eq!(parse(&["frobnicate"]).expect_err("unknown").exit_code(), 2);
+    }
+
+    #[test]
+    fn durability_commands() {
+        let c = parse(&["repair", "status"]).expect("parses");
+        assert!(matches!(
+            c.command,
+            Command::Repair(RepairCommand::Status { watch: None })
+        ));
+        let c = parse(&["repair", "status", "--watch"]).expect("parses");
+        assert!(matches!(
+            c.command,
+            Command::Repair(RepairCommand::Status { watch: Some(2) })
+        ));
+        let c = parse(&["repair", "status", "--watch", "5", "--json"]).expect("parses");
+        assert!(c.global.json);
+        assert!(matches!(
+            c.command,
+            Command::Repair(RepairCommand::Status { watch: Some(5) })
+        ));
+        assert_eq!(
+            parse(&["repair", "status", "--watch", "0"])
+                .expect_err("0 s")
+                .exit_code(),
+            2
+        );
+        let c = parse(&["repair", "lost"]).expect("parses");
+        assert!(matches!(
+            c.command,
+            Command::Repair(RepairCommand::Lost { limit: 1000 })
+        ));
+        let c = parse(&["repair", "lost", "--limit", "7"]).expect("parses");
+        assert!(matches!(
+            c.command,
+            Command::Repair(RepairCommand::Lost { limit: 7 })
+        ));
+        for bad in ["0", "10001", "x"] {
+            let e = parse(&["repair", "lost", "--limit", bad]).expect_err(bad);
+            assert_eq!(e.exit_code(), 2, "{bad}");
+        }
+        let c = parse(&["worker", "set", "repair.concurrency", "8"]).expect("parses");
+        assert!(matches!(
+            c.command,
+            Command::Worker(WorkerCommand::Set { ref key, ref value })
+                if key == "repair.concurrency" && value == "8"
+        ));
+        assert_eq!(
+            parse(&["worker", "set", "repair.concurrency"])
+                .expect_err("no value")
+                .exit_code(),
+            2
+        );
+        assert!(matches!(
+            parse(&["worker", "list"]).expect("parses").command,
+            Command::Worker(WorkerCommand::List)
+        ));
+        for (word, want) in [
+            ("start", "Start"),
+            ("pause", "Pause"),
+            ("resume", "Resume"),
+            ("status", "Status"),
+        ] {
+            let c = parse(&["scrub", word]).expect("parses");
+            let Command::Scrub(s) = c.command else {
+                panic!("not scrub")
+            };
+            assert_eq!(format!("{s:?}"), want);
+        }
+        assert_eq!(parse(&["scrub", "stop"]).expect_err("no").exit_code(), 2);
     }
 
     #[test]

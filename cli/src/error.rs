@@ -15,13 +15,35 @@ pub enum CliError {
     /// The operation itself failed (exit code 1).
     #[error("{0}")]
     Failed(String),
+    /// A check ran and found a problem, e.g. `repair lost` found lost objects (exit code 1).
+    #[error("{0}")]
+    Problem(String),
+    /// A check could not complete (exit code 2, so that 1 keeps meaning "found a problem").
+    #[error("{0}")]
+    CheckFailed(String),
 }
 
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Usage(_) | CliError::Unreachable(_) => 2,
-            CliError::Failed(_) => 1,
+            CliError::Usage(_) | CliError::Unreachable(_) | CliError::CheckFailed(_) => 2,
+            CliError::Failed(_) | CliError::Problem(_) => 1,
+        }
+    }
+
+    /// The same error from a check command: any failure to complete the check exits 2.
+    pub fn in_check(self) -> Self {
+        match self {
+            CliError::Failed(m) => CliError::CheckFailed(m),
+            other => other,
+        }
+    }
+
+    /// The prefix the message is printed with on stderr.
+    pub fn prefix(&self) -> &'static str {
+        match self {
+            CliError::Problem(_) => "trireme: ",
+            _ => "trireme: error: ",
         }
     }
 
@@ -74,6 +96,17 @@ mod tests {
             e.to_string(),
             "delete bucket b: BucketNotEmpty: has objects"
         );
+    }
+
+    #[test]
+    fn checks_exit_1_for_a_problem_and_2_when_they_cannot_run() {
+        let p = CliError::Problem("2 objects are lost".into());
+        assert_eq!((p.exit_code(), p.prefix()), (1, "trireme: "));
+        let n = ClientError::Api(ApiError::new(ErrorCode::Internal, "sweep failed"));
+        let e = CliError::from_client("list lost objects", n).in_check();
+        assert_eq!(e.exit_code(), 2);
+        assert_eq!(e.prefix(), "trireme: error: ");
+        assert_eq!(CliError::Usage("x".into()).in_check().exit_code(), 2);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! crate and the clients, never on a server crate.
 //!
 //! Exit codes: 0 success, 1 the operation failed, 2 bad usage or the cluster is unreachable.
+//! Check commands (`repair lost`) exit 1 when they find a problem and 2 when they cannot run.
 //!
 //! # Layout
 //! - [`cli`]: the clap argument structs (global options, subcommands, `up` flags).
@@ -14,7 +15,8 @@
 //! - [`cluster`]: finding the cluster file (`--data-dir`, `--config`, `TRIREME_DATA_DIR`,
 //!   `./trireme-data`) and building the [`trireme_client::MetaClient`].
 //! - [`commands`]: one file per admin command family (`cluster`, `chunkserver`, `disk`,
-//!   `bucket`, `key`) and the dispatcher.
+//!   `bucket`, `key`, `repair` status, `lost` objects, `worker`, `scrub`) and the
+//!   dispatcher.
 //! - [`table`]: aligned text tables.
 //! - [`output`]: JSON printing and human formatting (bytes, times, disk states).
 //! - [`up`]: `trireme up`: config generation ([`up::configs`]), child processes and signals
@@ -51,7 +53,7 @@ pub fn run_main() -> ExitCode {
     match runtime.block_on(commands::run(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("trireme: error: {e}");
+            eprintln!("{}{e}", e.prefix());
             ExitCode::from(e.exit_code())
         }
     }

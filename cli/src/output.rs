@@ -78,10 +78,89 @@ pub fn ago(ms: Option<u64>) -> String {
 
 /// A disk state's wire name (`healthy`, `draining`, ...).
 pub fn disk_state_name(state: DiskState) -> String {
-    match serde_json::to_value(state) {
+    wire_name(&state)
+}
+
+/// The wire (JSON) name of a unit enum value (`busy`, `dead`, ...).
+pub fn wire_name<T: Serialize + std::fmt::Debug>(v: &T) -> String {
+    match serde_json::to_value(v) {
         Ok(serde_json::Value::String(s)) => s,
-        _ => format!("{state:?}").to_lowercase(),
+        _ => format!("{v:?}").to_lowercase(),
     }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A Unix-ms time with its age: `2026-11-27 13:10:23 UTC (12.0s ago)`.
+pub fn when(ms: u64, now_ms: u64) -> String {
+    format!(
+        "{} UTC ({})",
+        format_utc_ms(ms),
+        ago(Some(now_ms.saturating_sub(ms)))
+    )
+}
+
+/// A duration in words, rounded to its two largest units: `45 seconds`, `2 minutes`,
+/// `1 hour 5 minutes`, `3 days 4 hours`.
+pub fn duration_words(secs: u64) -> String {
+    let unit = |n: u64, one: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {one}s")
+        }
+    };
+    let pair = |a: String, b: u64, one: &str| {
+        if b == 0 {
+            a
+        } else {
+            format!("{a} {}", unit(b, one))
+        }
+    };
+    match secs {
+        0..=59 => unit(secs, "second"),
+        60..=3599 => unit((secs + 30) / 60, "minute"),
+        3600..=86_399 => pair(unit(secs / 3600, "hour"), secs % 3600 / 60, "minute"),
+        _ => pair(unit(secs / 86_400, "day"), secs % 86_400 / 3600, "hour"),
+    }
+}
+
+/// A latency in microseconds: `850us`, `1.2ms`, `2.50s`.
+pub fn micros(us: u64) -> String {
+    match us {
+        0..=999 => format!("{us}us"),
+        1000..=999_999 => format!("{:.1}ms", us as f64 / 1000.0),
+        _ => format!("{:.2}s", us as f64 / 1_000_000.0),
+    }
+}
+
+/// A rate in MiB/s with one decimal.
+pub fn mib_per_s(bytes_per_s: f64) -> String {
+    format!("{:.1} MiB/s", bytes_per_s.max(0.0) / (1024.0 * 1024.0))
+}
+
+/// `n` and its noun, pluralised: `1 chunk`, `3 chunks`, `2 copies`.
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        return format!("1 {noun}");
+    }
+    match noun.strip_suffix('y') {
+        Some(stem) if !stem.ends_with(['a', 'e', 'o', 'u']) => format!("{n} {stem}ies"),
+        _ => format!("{n} {noun}s"),
+    }
+}
+
+/// `label  value` lines with the values aligned.
+pub fn fields(rows: &[(&str, String)]) -> String {
+    let width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+    rows.iter()
+        .map(|(l, v)| format!("{l:<width$}  {v}\n"))
+        .collect()
 }
 
 /// `-` for a missing number.
@@ -120,5 +199,37 @@ mod tests {
         assert_eq!(disk_state_name(DiskState::Draining), "draining");
         assert_eq!(opt::<u64>(None), "-");
         assert_eq!(opt(Some(3)), "3");
+        assert_eq!(
+            wire_name(&trireme_api::durability::WorkerState::Throttled),
+            "throttled"
+        );
+    }
+
+    #[test]
+    fn durations_and_rates() {
+        assert_eq!(duration_words(0), "0 seconds");
+        assert_eq!(duration_words(1), "1 second");
+        assert_eq!(duration_words(59), "59 seconds");
+        assert_eq!(duration_words(60), "1 minute");
+        assert_eq!(duration_words(150), "3 minutes");
+        assert_eq!(duration_words(3600), "1 hour");
+        assert_eq!(duration_words(3900), "1 hour 5 minutes");
+        assert_eq!(duration_words(2 * 86_400 + 7200), "2 days 2 hours");
+        assert_eq!(micros(850), "850us");
+        assert_eq!(micros(1260), "1.3ms");
+        assert_eq!(micros(2_500_000), "2.50s");
+        assert_eq!(mib_per_s(3.0 * 1024.0 * 1024.0), "3.0 MiB/s");
+        assert_eq!(count(1, "chunk"), "1 chunk");
+        assert_eq!(count(0, "chunk"), "0 chunks");
+        assert_eq!(count(2, "failed copy"), "2 failed copies");
+        assert_eq!(count(2, "key"), "2 keys");
+        assert_eq!(
+            when(1_700_000_000_000, 1_700_000_012_000),
+            "2023-11-14 22:13:20 UTC (12.0s ago)"
+        );
+        assert_eq!(
+            fields(&[("a", "1".into()), ("long", "2".into())]),
+            "a     1\nlong  2\n"
+        );
     }
 }

@@ -219,6 +219,23 @@ fn up_admin_stop_and_restart() {
     let disks = json_ok(&data, &["disk", "list", "--json"]);
     assert_eq!(disks["disks"].as_array().map(Vec::len), Some(6));
     assert_eq!(disks["disks"][0]["chunkserver"], 1);
+    assert_eq!(list["chunkservers"][0]["state"], "up");
+    assert_eq!(disks["disks"][0]["health"]["probe_latency_us"], 420);
+    let text = trireme(&data, &["chunkserver", "list"]);
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(text.starts_with("ID  ADDR"), "{text}");
+    let up_rows = text
+        .lines()
+        .filter(|l| {
+            let cells: Vec<&str> = l.split_whitespace().collect();
+            cells.get(2) == Some(&"up") && cells.get(3) == Some(&"alive")
+        })
+        .count();
+    assert_eq!(up_rows, 3, "{text}");
+    let text = trireme(&data, &["disk", "list"]);
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(text.contains("PROBE  IO ERRORS  CORRUPT"), "{text}");
+    assert_eq!(text.matches("  420us  ").count(), 6, "{text}");
 
     let created = json_ok(&data, &["bucket", "create", "photos", "--json"]);
     assert_eq!(created["owner"], first.access_key.as_str());

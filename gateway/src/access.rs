@@ -16,6 +16,8 @@
 //! Bucket records (owner and grants) are cached for [`BUCKET_TTL`], so a grant or revoke
 //! takes effect on each gateway within a few seconds: until then the old grants apply.
 //! Access keys come from the shared [`KeyCache`] (see [`crate::auth`] for its staleness).
+//! The check also records the operation's name for the request counters
+//! ([`crate::metrics::note_operation`]).
 
 use crate::auth::KeyCache;
 use crate::error;
@@ -197,6 +199,8 @@ impl BucketAccess {
 #[async_trait::async_trait]
 impl S3Access for BucketAccess {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let op = cx.s3_op().name().to_string();
+        crate::metrics::note_operation(cx.extensions_mut(), &op);
         let Some(creds) = cx.credentials() else {
             return Err(S3Error::with_message(
                 S3ErrorCode::AccessDenied,
@@ -204,7 +208,6 @@ impl S3Access for BucketAccess {
             ));
         };
         let key = creds.access_key.clone();
-        let op = cx.s3_op().name().to_string();
         let bucket = match cx.s3_path() {
             S3Path::Root => {
                 return if op == "ListBuckets" {

@@ -69,6 +69,9 @@ pub struct GatewayConfig {
     pub tls: Option<TlsFiles>,
     /// How long a bucket's owner and grants are reused by the authorization check.
     pub bucket_cache_ttl: Duration,
+    /// A chunk read not answered within this is also sent to the next replica (hedged
+    /// read); None disables hedging (`read_hedge_ms = 0`).
+    pub read_hedge: Option<Duration>,
 }
 
 impl GatewayConfig {
@@ -149,6 +152,7 @@ impl GatewayConfig {
             write_penalty: Duration::from_secs(10),
             tls,
             bucket_cache_ttl: crate::access::BUCKET_TTL,
+            read_hedge: (file.read_hedge_ms > 0).then(|| Duration::from_millis(file.read_hedge_ms)),
         })
     }
 }
@@ -177,6 +181,20 @@ mod tests {
         assert_eq!(c.replicas, 3);
         assert_eq!(c.region, "us-east-1");
         assert!(c.domain.is_none());
+        assert_eq!(c.read_hedge, Some(Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn zero_hedge_delay_disables_hedging() {
+        let mut f = file();
+        f.read_hedge_ms = 0;
+        assert_eq!(GatewayConfig::from_file(f).unwrap().read_hedge, None);
+        let mut f = file();
+        f.read_hedge_ms = 40;
+        assert_eq!(
+            GatewayConfig::from_file(f).unwrap().read_hedge,
+            Some(Duration::from_millis(40))
+        );
     }
 
     #[test]

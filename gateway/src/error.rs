@@ -87,6 +87,10 @@ pub enum PutError {
 /// Why a GET could not deliver a chunk.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
+    /// The metadata lists no healthy replica for the chunk (it is lost, or every copy is on a
+    /// dead chunkserver or failed disk).
+    #[error("chunk {chunk} has no healthy replica")]
+    NoHealthyReplica { chunk: ChunkId },
     #[error("chunk {chunk}: no replica could be read ({last_error})")]
     AllReplicasFailed { chunk: ChunkId, last_error: String },
     #[error("internal error: {0}")]
@@ -191,10 +195,17 @@ pub fn from_put(err: &PutError) -> S3Error {
     }
 }
 
-/// Maps a GET failure that happened before the body started to an S3 error.
+/// Maps a GET failure that happened before the body started to an S3 error: a chunk that
+/// cannot be read is a 503 naming it (the object may come back; never wrong bytes).
 pub fn from_read(err: &ReadError) -> S3Error {
     match err {
-        ReadError::AllReplicasFailed { .. } => unavailable(err.to_string()),
+        ReadError::NoHealthyReplica { chunk } => unavailable(format!(
+            "chunk {chunk} of this object has no healthy replica; see `trireme repair lost`"
+        )),
+        ReadError::AllReplicasFailed { chunk, last_error } => unavailable(format!(
+            "chunk {chunk} of this object could not be read from any of its replicas \
+             (last error: {last_error}); retry later, and see `trireme repair status`"
+        )),
         ReadError::Internal(m) => S3Error::with_message(S3ErrorCode::InternalError, m.clone()),
     }
 }
@@ -308,5 +319,28 @@ mod tests {
             last_error: "x".into(),
         };
         assert_eq!(status(&from_put(&p)), 503);
+    }
+
+    #[test]
+    fn unreadable_chunks_are_503_naming_the_chunk() {
+        let chunk = ChunkId::from_u128(7);
+        let lost = from_read(&ReadError::NoHealthyReplica {
+            chunk: chunk.clone(),
+        });
+        assert_eq!(lost.code(), &S3ErrorCode::ServiceUnavailable);
+        assert_eq!(status(&lost), 503);
+        let msg = lost.message().unwrap_or_default().to_string();
+        assert!(msg.contains(&chunk.to_string()), "{msg}");
+        assert!(msg.contains("trireme repair lost"), "{msg}");
+        let failed = from_read(&ReadError::AllReplicasFailed {
+            chunk: chunk.clone(),
+            last_error: "refused".into(),
+        });
+        assert_eq!(status(&failed), 503);
+        let msg = failed.message().unwrap_or_default().to_string();
+        assert!(
+            msg.contains(&chunk.to_string()) && msg.contains("refused"),
+            "{msg}"
+        );
     }
 }

@@ -7,8 +7,10 @@
 //!   compares V2 signatures with `!=` (not in constant time) and checks no clock skew on
 //!   V2 header auth, so a captured V2 request could be replayed forever.
 //!
-//! [`Guarded`] wraps the s3s service and answers such requests with an S3 XML error.
+//! [`Guarded`] wraps the s3s service and answers such requests with an S3 XML error. It also
+//! answers the unsigned `GET /metrics` scrape and counts every request ([`crate::metrics`]).
 
+use crate::metrics::{self, Counted, Direction, Metrics, OpSlot};
 use http::{HeaderMap, Method, StatusCode, Uri};
 use hyper::body::Incoming;
 use s3s::service::S3Service;
@@ -16,6 +18,7 @@ use s3s::xml::Serialize as _;
 use s3s::{Body, HttpError, HttpResponse, S3Error, S3ErrorCode};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 /// Longest validity of a presigned URL: seven days, as in Amazon S3.
 pub const MAX_PRESIGNED_EXPIRES_SECS: u64 = 604_800;
@@ -98,19 +101,31 @@ pub fn partial_head(mut resp: HttpResponse) -> HttpResponse {
     resp
 }
 
-/// The s3s service behind [`precheck`].
+/// The s3s service behind [`precheck`], with the request counters of [`crate::metrics`]
+/// and the unsigned `GET /metrics` scrape answered here.
 #[derive(Clone)]
 pub struct Guarded {
     inner: S3Service,
+    metrics: Arc<Metrics>,
 }
 
 impl Guarded {
-    pub fn new(inner: S3Service) -> Self {
-        Guarded { inner }
+    pub fn new(inner: S3Service, metrics: Arc<Metrics>) -> Self {
+        Guarded { inner, metrics }
     }
 }
 
 type ResponseFuture = Pin<Box<dyn Future<Output = Result<HttpResponse, HttpError>> + Send>>;
+
+/// The metrics text as a response.
+fn scrape_response(metrics: &Metrics) -> HttpResponse {
+    let mut resp = HttpResponse::new(Body::from(metrics.render()));
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+    );
+    resp
+}
 
 impl hyper::service::Service<http::Request<Incoming>> for Guarded {
     type Response = HttpResponse;
@@ -118,17 +133,48 @@ impl hyper::service::Service<http::Request<Incoming>> for Guarded {
     type Future = ResponseFuture;
 
     fn call(&self, req: http::Request<Incoming>) -> Self::Future {
-        match precheck(req.uri(), req.headers()) {
-            Ok(()) if req.method() == Method::HEAD => {
-                let fut = hyper::service::Service::call(&self.inner, req);
-                Box::pin(async move { fut.await.map(partial_head) })
-            }
-            Ok(()) => hyper::service::Service::call(&self.inner, req),
-            Err(e) => {
-                let resp = error_response(req.method(), &e);
-                Box::pin(std::future::ready(Ok(resp)))
-            }
+        if metrics::is_scrape(req.method(), req.uri(), req.headers()) {
+            return Box::pin(std::future::ready(Ok(scrape_response(&self.metrics))));
         }
+        let metrics = self.metrics.clone();
+        let in_flight = metrics.in_flight();
+        let slot = OpSlot::default();
+        let head = req.method() == Method::HEAD;
+        let answer: ResponseFuture = match precheck(req.uri(), req.headers()) {
+            Ok(()) => {
+                let mut req = req.map(|b| {
+                    Body::http_body(Counted::new(b, metrics.clone(), Direction::Received, None))
+                });
+                req.extensions_mut().insert(slot.clone());
+                let inner = self.inner.clone();
+                Box::pin(async move {
+                    let resp = inner.call(req).await;
+                    if head {
+                        resp.map(partial_head)
+                    } else {
+                        resp
+                    }
+                })
+            }
+            Err(e) => Box::pin(std::future::ready(Ok(error_response(req.method(), &e)))),
+        };
+        Box::pin(async move {
+            let resp = answer.await;
+            match &resp {
+                Ok(r) => metrics.record(slot.name(), r.status().as_u16()),
+                Err(_) => metrics.record(slot.name(), 500),
+            }
+            resp.map(|r| {
+                r.map(|body| {
+                    Body::http_body(Counted::new(
+                        body,
+                        metrics.clone(),
+                        Direction::Sent,
+                        Some(in_flight),
+                    ))
+                })
+            })
+        })
     }
 }
 

@@ -7,7 +7,9 @@
 //! A PUT streams the body into chunks (BLAKE3 per chunk, MD5 for the ETag), writes each chunk
 //! to `replicas` chunkservers in parallel, and commits the object record only when every
 //! chunk is durable. A GET reads the record linearizably, then streams the chunk slices
-//! covering the range, failing over between replicas and reporting bad ones.
+//! covering the range, failing over between replicas, hedging slow ones (`read_hedge_ms`)
+//! and reporting bad ones; a chunk with no healthy replica is a 503 naming it, before any
+//! header. `GET /metrics` without a signature answers the gateway's Prometheus counters.
 //!
 //! # Layout
 //! - [`config`]: `GatewayConfigFile` (TOML) validated into [`GatewayConfig`].
@@ -17,14 +19,18 @@
 //!   ([`auth::KeyCache`]); what s3s verifies itself.
 //! - [`access`]: [`access::BucketAccess`], the authorization of every operation (bucket
 //!   owner, read/write/owner grants, CreateBucket permission).
-//! - [`guard`]: checks before s3s (presigned URL lifetime, SigV4 only).
+//! - [`guard`]: checks before s3s (presigned URL lifetime, SigV4 only), the `/metrics`
+//!   scrape and request counting around the s3s service.
+//! - [`metrics`]: the gateway's counters (requests by operation and status class, bytes,
+//!   hedged reads, failovers, bad replica reports, in-flight requests) as Prometheus text.
 //! - [`tls`]: HTTPS with rustls when `tls_cert`/`tls_key` are configured.
 //! - [`error`]: the gateway's error types and the one mapping to S3 errors.
 //! - [`s3`]: the S3 operations, one file per family (bucket, put, get/head, delete, list,
 //!   batch delete, copy, versions, and `s3::multipart` for multipart uploads), plus stored
 //!   headers, S3 additional checksums, copy sources, write conditions and naming rules.
 //! - [`pipeline`]: the data path: chunker (cut + hash), writer (replica writes with
-//!   retries), reader (replica reads with failover, body streaming), range (range -> chunk
+//!   retries), reader (replica order, bad replica reports, body streaming), hedge (one
+//!   slice's replica reads: failover, hedging, verification), range (range -> chunk
 //!   slices), copy (re-chunking stored data for UploadPartCopy).
 //! - `main.rs`: the `trireme-gateway --config FILE` binary.
 
@@ -33,6 +39,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod guard;
+pub mod metrics;
 pub mod pipeline;
 pub mod s3;
 pub mod server;

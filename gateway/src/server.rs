@@ -5,6 +5,7 @@ use crate::access::BucketAccess;
 use crate::auth::{KeyCache, MetaAuth};
 use crate::config::GatewayConfig;
 use crate::guard::Guarded;
+use crate::metrics::Metrics;
 use crate::pipeline::DataPath;
 use crate::s3::names::{BucketNames, DomainHost};
 use crate::s3::TriremeS3;
@@ -40,7 +41,10 @@ pub enum ServeError {
 
 /// Builds the S3 service: authentication and authorization against the metadata, our bucket
 /// naming rules, and virtual-hosted-style addressing when a domain is configured.
-pub fn build_service(config: &GatewayConfig) -> Result<S3Service, ServeError> {
+pub fn build_service(
+    config: &GatewayConfig,
+    metrics: Arc<Metrics>,
+) -> Result<S3Service, ServeError> {
     let meta_transport = Transport::new(config.cluster.clone(), config.meta_timeout);
     let chunk_transport = Transport::new(config.cluster.clone(), config.chunk_timeout);
     let meta = Arc::new(MetaClient::new(
@@ -48,7 +52,12 @@ pub fn build_service(config: &GatewayConfig) -> Result<S3Service, ServeError> {
         config.meta.clone(),
         config.meta_deadline,
     ));
-    let data = DataPath::new(config, meta.clone(), ChunkClient::new(chunk_transport));
+    let data = DataPath::new(
+        config,
+        meta.clone(),
+        ChunkClient::new(chunk_transport),
+        metrics,
+    );
     let s3 = TriremeS3::new(config, meta.clone(), data);
     let mut builder = S3ServiceBuilder::new(s3);
     let keys = Arc::new(KeyCache::new(meta.clone(), config.key_cache_ttl));
@@ -62,7 +71,8 @@ pub fn build_service(config: &GatewayConfig) -> Result<S3Service, ServeError> {
     Ok(builder.build())
 }
 
-/// Serves the S3 endpoint on `listener` (HTTPS when the config names a certificate) until
+/// Serves the S3 endpoint on `listener` (HTTPS when the config names a certificate), and
+/// the unsigned `GET /metrics` scrape on the same listener, until
 /// `shutdown` completes, then stops accepting and waits (bounded) for open connections to
 /// finish their requests. Writes the config's ready file once accepting.
 pub async fn run(
@@ -70,7 +80,8 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    let service = Guarded::new(build_service(&config)?);
+    let metrics = Metrics::new();
+    let service = Guarded::new(build_service(&config, metrics.clone())?, metrics);
     let tls = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
     let addr = listener.local_addr()?;
     if let Some(path) = &config.ready_file {

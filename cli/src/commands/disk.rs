@@ -1,9 +1,11 @@
-//! `trireme disk list`: one row per disk of every chunkserver.
+//! `trireme disk list`: one row per disk of every chunkserver, with what its health checks
+//! measured (probe latency, I/O errors, corrupt replicas found, why it is not healthy).
 
 use crate::cluster::Cluster;
 use crate::commands::chunkserver;
+use crate::error::one_line;
 use crate::error::CliError;
-use crate::output::{disk_state_name, emit, human_bytes, print_json};
+use crate::output::{disk_state_name, emit, human_bytes, micros, print_json};
 use crate::table::Table;
 use serde::Serialize;
 use trireme_api::ids::ChunkserverId;
@@ -57,10 +59,26 @@ pub fn render(resp: &ListChunkserversResponse) -> String {
         "FREE",
         "USED",
         "CHUNKS",
+        "PROBE",
+        "IO ERRORS",
+        "CORRUPT",
+        "REASON",
     ])
-    .right(&[0, 4, 5, 6, 7]);
+    .right(&[0, 4, 5, 6, 7, 8, 9, 10]);
     for r in rows(resp).disks {
         let d = r.disk;
+        let h = &d.health;
+        let probe = match (h.probe_latency_us, h.consecutive_failures) {
+            (_, n) if n > 0 => format!("failed x{n}"),
+            (Some(us), _) => micros(us),
+            (None, _) => "-".into(),
+        };
+        let reason = h
+            .reason
+            .as_deref()
+            .or(h.last_error.as_deref())
+            .map(one_line)
+            .unwrap_or_default();
         t.row([
             r.chunkserver.to_string(),
             d.disk_id.to_string(),
@@ -70,6 +88,10 @@ pub fn render(resp: &ListChunkserversResponse) -> String {
             human_bytes(d.free_bytes),
             human_bytes(d.used_bytes),
             d.chunk_count.to_string(),
+            probe,
+            h.io_errors.to_string(),
+            h.corrupt_replicas.to_string(),
+            reason,
         ]);
     }
     t.render()
@@ -83,10 +105,10 @@ mod tests {
     #[test]
     fn table_one_row_per_disk() {
         let expected = "\
-CHUNKSERVER  DISK  PATH   STATE     CAPACITY     FREE     USED  CHUNKS
-          1  d1    /d/d1  healthy   10.0 GiB  8.0 GiB  1.0 GiB       5
-          1  d2    /d/d2  draining  10.0 GiB  8.0 GiB  1.0 GiB       7
-          2  d3    /d/d3  failed    10.0 GiB  8.0 GiB  1.0 GiB       0
+CHUNKSERVER  DISK  PATH   STATE     CAPACITY     FREE     USED  CHUNKS      PROBE  IO ERRORS  CORRUPT  REASON
+          1  d1    /d/d1  healthy   10.0 GiB  8.0 GiB  1.0 GiB       5      850us          0        1
+          1  d2    /d/d2  draining  10.0 GiB  8.0 GiB  1.0 GiB       7          -          0        0
+          2  d3    /d/d3  failed    10.0 GiB  8.0 GiB  1.0 GiB       0  failed x4         17        0  probe failed: EIO
 ";
         assert_eq!(render(&sample()), expected);
     }
@@ -100,5 +122,6 @@ CHUNKSERVER  DISK  PATH   STATE     CAPACITY     FREE     USED  CHUNKS
         assert_eq!(first["disk_id"], "d1");
         assert_eq!(first["state"], "healthy");
         assert_eq!(first["chunk_count"], 5);
+        assert_eq!(first["health"]["probe_latency_us"], 850);
     }
 }

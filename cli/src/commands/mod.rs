@@ -6,12 +6,18 @@ pub mod cluster;
 pub mod disk;
 pub mod grant;
 pub mod key;
+pub mod lost;
+pub mod repair;
+pub mod scrub;
+pub mod worker;
 
 use crate::cli::{
     BucketCommand, ChunkserverCommand, Cli, ClusterCommand, Command, DiskCommand, KeyCommand,
+    RepairCommand, ScrubCommand, WorkerCommand,
 };
 use crate::cluster::{up_data_dir, Cluster, DATA_DIR_ENV};
 use crate::error::CliError;
+use trireme_api::durability::ScrubAction;
 
 /// Runs one parsed command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -71,5 +77,23 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Key(KeyCommand::Delete { access_key, yes }) => {
             key::delete(&cluster, &access_key, yes, json).await
         }
+        Command::Repair(RepairCommand::Status { watch }) => {
+            repair::status(&cluster, json, watch).await
+        }
+        Command::Repair(RepairCommand::Lost { limit }) => lost::lost(&cluster, limit, json).await,
+        Command::Worker(WorkerCommand::List) => worker::list(&cluster, json).await,
+        Command::Worker(WorkerCommand::Set { key, value }) => {
+            worker::set(&cluster, &key, &value, json).await
+        }
+        Command::Scrub(ScrubCommand::Start) => {
+            scrub::control(&cluster, ScrubAction::Start, json).await
+        }
+        Command::Scrub(ScrubCommand::Pause) => {
+            scrub::control(&cluster, ScrubAction::Pause, json).await
+        }
+        Command::Scrub(ScrubCommand::Resume) => {
+            scrub::control(&cluster, ScrubAction::Resume, json).await
+        }
+        Command::Scrub(ScrubCommand::Status) => scrub::status(&cluster, json).await,
     }
 }

@@ -82,6 +82,8 @@ pub struct Settings {
     pub replicas: u32,
     pub gc_grace_ms: Option<u64>,
     pub inventory_ms: Option<u64>,
+    pub health_ms: Option<u64>,
+    pub ledger_sweep_ms: Option<u64>,
 }
 
 impl Settings {
@@ -100,6 +102,8 @@ impl Settings {
             replicas: a.replicas.unwrap_or(3),
             gc_grace_ms: a.gc_grace_ms,
             inventory_ms: a.inventory_ms,
+            health_ms: a.health_ms,
+            ledger_sweep_ms: a.ledger_sweep_ms,
         };
         if u64::from(s.replicas) > s.chunkservers {
             return Err(anyhow!(
@@ -209,6 +213,7 @@ pub fn meta_config(
         "ready_file": spec.ready_file,
         "chunkserver_timeout_ms": s.chunkserver_timeout_ms,
         "gc_grace_ms": s.gc_grace_ms,
+        "ledger_sweep_ms": s.ledger_sweep_ms,
     }))
 }
 
@@ -227,6 +232,7 @@ pub fn chunkserver_config(
         "ready_file": spec.ready_file,
         "heartbeat_ms": s.heartbeat_ms,
         "inventory_ms": s.inventory_ms,
+        "health_ms": s.health_ms,
     }))
 }
 

@@ -78,6 +78,8 @@ fn shapes_cluster(a: &UpArgs) -> bool {
         || a.replicas.is_some()
         || a.gc_grace_ms.is_some()
         || a.inventory_ms.is_some()
+        || a.health_ms.is_some()
+        || a.ledger_sweep_ms.is_some()
 }
 
 async fn start(

@@ -3,6 +3,13 @@
 //! buckets, the secret check) to drive `trireme up` and the admin commands end to end
 //! without the real servers. The test binary runs itself as a fake server: see
 //! `write_wrappers`.
+//!
+//! - [`cluster`]: a lone fake meta-server process and a cluster.json naming it, for admin
+//!   command tests without `trireme up`.
+//! - [`durability`]: the fake meta's canned answers for `trireme repair|worker|scrub`.
+
+pub mod cluster;
+pub mod durability;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -114,7 +121,10 @@ async fn chunkserver(c: ChunkserverConfigFile) {
             free_bytes: 90 << 30,
             used_bytes: 1 << 30,
             chunk_count: 3,
-            health: Default::default(),
+            health: DiskHealth {
+                probe_latency_us: Some(420),
+                ..Default::default()
+            },
         })
         .collect();
     loop {
@@ -138,6 +148,8 @@ struct FakeMeta {
     chunkservers: BTreeMap<u64, (String, Instant, Vec<DiskReport>)>,
     keys: Vec<AccessKeyInfo>,
     buckets: BTreeMap<String, BucketInfo>,
+    settings: BTreeMap<String, String>,
+    scrub: trireme_api::durability::ScrubControl,
 }
 
 type Shared = Arc<Mutex<FakeMeta>>;
@@ -165,6 +177,8 @@ async fn meta(c: MetaConfigFile) {
         chunkservers: BTreeMap::new(),
         keys: vec![],
         buckets: BTreeMap::new(),
+        settings: BTreeMap::new(),
+        scrub: Default::default(),
     };
     if let Ok(text) = std::fs::read_to_string(state.init_file()) {
         state.members = serde_json::from_str(&text).expect("members");
@@ -331,6 +345,7 @@ async fn meta(c: MetaConfigFile) {
             .map(|_| Empty {})
             .ok_or_else(|| ApiError::new(ErrorCode::NoSuchBucket, "no such bucket"))
     });
+    let router = durability::routes(router);
     axum::serve(l, router.with_state(shared))
         .await
         .expect("serve");

@@ -2,7 +2,9 @@
 //!
 //! - [`chunker`]: cut a body into chunks, hashing BLAKE3 per chunk and MD5 overall.
 //! - [`writer`]: write one chunk to `replicas` chunkservers, replacing failed targets.
-//! - [`reader`]: read a chunk slice from its replicas with failover; stream an object.
+//! - [`reader`]: replica ordering, bad replica reports, streaming an object's slices.
+//! - [`hedge`]: read one chunk slice from its replicas: failover on errors, hedged reads
+//!   to the next replica when one is slow, verification of what is returned.
 //! - [`range`]: clip a byte range to chunk slices.
 //! - [`copy`]: re-chunk a span of stored data (UploadPartCopy) through the upload path.
 //!
@@ -11,12 +13,14 @@
 
 pub mod chunker;
 pub mod copy;
+pub mod hedge;
 pub mod range;
 pub mod reader;
 pub mod writer;
 
 use crate::config::GatewayConfig;
 use crate::error::PutError;
+use crate::metrics::Metrics;
 use bytes::Bytes;
 use chunker::{ChunkSource, ObjectDigest, StdError};
 use futures::Stream;
@@ -24,6 +28,7 @@ use reader::ReplicaHealth;
 use s3s::checksum::ChecksumHasher;
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::task::JoinHandle;
 use trireme_api::meta::ChunkPlacement;
 use trireme_api::object::ChunkRef;
@@ -43,10 +48,18 @@ pub struct DataPath {
     pub write_attempts: u32,
     pub health: Arc<ReplicaHealth>,
     pub avoid: Arc<WriteAvoidance>,
+    /// Send a slow chunk read to the next replica after this long (None: never).
+    pub read_hedge: Option<Duration>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl DataPath {
-    pub fn new(config: &GatewayConfig, meta: Arc<MetaClient>, chunks: ChunkClient) -> Self {
+    pub fn new(
+        config: &GatewayConfig,
+        meta: Arc<MetaClient>,
+        chunks: ChunkClient,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         DataPath {
             meta,
             chunks,
@@ -55,6 +68,8 @@ impl DataPath {
             write_attempts: config.write_attempts.max(1),
             health: Arc::new(ReplicaHealth::new(config.replica_penalty)),
             avoid: Arc::new(WriteAvoidance::new(config.write_penalty)),
+            read_hedge: config.read_hedge,
+            metrics,
         }
     }
 

@@ -1,18 +1,22 @@
-//! Reading chunk slices from replicas with failover, and streaming an object's body.
+//! Which replica to read first, reports of bad replicas, and streaming an object's body.
 //!
-//! Replicas are tried in random order, except that one which failed recently goes last. A
-//! replica answering `Corrupt` (or `NotFound`) is reported to the meta leader (fire and
-//! forget: the report is bounded by the meta client's deadline and only logged). A whole
-//! chunk read is also re-verified here against the record's BLAKE3, so a client never gets
-//! bytes that failed verification; when no replica can serve a slice the stream ends with an
-//! error and the client sees a truncated body.
+//! Replicas are tried in the order the meta leader gives them (healthy disks first, suspect
+//! ones after), except that one which failed recently (or lost to a hedged read) goes last.
+//! A replica answering `Corrupt` (or `NotFound`) or bytes that fail verification is reported
+//! to the meta leader as `Suspect` (fire and forget: the report is bounded by the meta
+//! client's deadline and only logged); the leader has its holder verify it. Reading one
+//! slice (failover, hedging, verification) is [`super::hedge`].
+//!
+//! Before a body starts, every chunk it needs must have a replica: a chunk the metadata
+//! lists with none (lost) fails the request up front ([`ReadError::NoHealthyReplica`], a 503
+//! before any header). When no replica can serve a later slice the stream ends with an error
+//! and the client sees a truncated body, never wrong bytes.
 
 use super::range::ChunkSlice;
 use super::DataPath;
 use crate::error::ReadError;
 use bytes::Bytes;
 use futures::Stream;
-use rand::seq::SliceRandom;
 use std::collections::{BTreeMap, HashMap};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -21,9 +25,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use trireme_api::ids::ChunkserverId;
-use trireme_api::meta::ReportBadReplica;
+use trireme_api::meta::{BadReplicaKind, ReportBadReplica};
 use trireme_api::object::{ChunkRef, Replica};
-use trireme_api::ErrorCode;
 
 /// Replicas that failed a read recently; they are tried last for `penalty`.
 #[derive(Debug)]
@@ -59,81 +62,27 @@ impl ReplicaHealth {
         m.get(replica).is_some_and(|t| t.elapsed() < self.penalty)
     }
 
-    /// The order to try `replicas` in: shuffled, recently failed ones last.
+    /// The order to try `replicas` in: as given (the meta leader puts replicas on healthy
+    /// disks first), recently failed ones last.
     pub fn order(&self, replicas: &[Replica]) -> Vec<Replica> {
         let mut v = replicas.to_vec();
-        v.shuffle(&mut rand::thread_rng());
+        // A stable sort: the leader's order is kept within each group.
         v.sort_by_key(|r| self.recently_failed(r));
         v
     }
 }
 
 impl DataPath {
-    /// Reads `[offset, offset+length)` of `chunk` from the first replica that can serve it.
-    pub async fn read_slice(
-        &self,
-        chunk: &ChunkRef,
-        addrs: &BTreeMap<ChunkserverId, String>,
-        offset: u64,
-        length: u64,
-    ) -> Result<Bytes, ReadError> {
-        let mut last_error = String::from("the chunk has no replica");
-        let whole = offset == 0 && length == chunk.length;
-        for replica in self.health.order(&chunk.replicas) {
-            let Some(addr) = addrs.get(&replica.chunkserver) else {
-                last_error = format!("no address for chunkserver {}", replica.chunkserver);
-                continue;
-            };
-            let got = self
-                .chunks
-                .get_chunk(
-                    addr,
-                    &replica.disk,
-                    &chunk.id,
-                    Some((offset, length)),
-                    Some(&chunk.blake3),
-                )
-                .await;
-            match got {
-                Ok(data) if data.len() as u64 != length => {
-                    last_error = format!("{addr} returned {} bytes, expected {length}", data.len());
-                    tracing::warn!(chunk = %chunk.id, %addr, "{last_error}");
-                    self.health.mark_failed(&replica);
-                }
-                Ok(data) if whole && blake3::hash(&data).to_hex().as_str() != chunk.blake3 => {
-                    last_error = format!("{addr} returned data failing BLAKE3 verification");
-                    tracing::error!(chunk = %chunk.id, %addr, "{last_error}");
-                    self.health.mark_failed(&replica);
-                    self.report_bad(chunk, &replica, "gateway BLAKE3 mismatch".into());
-                }
-                Ok(data) => {
-                    self.health.mark_ok(&replica);
-                    return Ok(data);
-                }
-                Err(e) => {
-                    tracing::warn!(chunk = %chunk.id, %addr, error = %e, "chunk replica read failed");
-                    last_error = e.to_string();
-                    self.health.mark_failed(&replica);
-                    if matches!(e.code(), Some(ErrorCode::Corrupt | ErrorCode::NotFound)) {
-                        self.report_bad(chunk, &replica, e.to_string());
-                    }
-                }
-            }
-        }
-        Err(ReadError::AllReplicasFailed {
-            chunk: chunk.id.clone(),
-            last_error,
-        })
-    }
-
     /// Tells the meta leader a replica is bad, in the background.
-    fn report_bad(&self, chunk: &ChunkRef, replica: &Replica, reason: String) {
+    pub(crate) fn report_bad(&self, chunk: &ChunkRef, replica: &Replica, reason: String) {
+        self.metrics.bad_replica_reported();
         let meta = self.meta.clone();
         let req = ReportBadReplica {
             chunk: chunk.id.clone(),
             replica: replica.clone(),
             reason,
-            kind: Default::default(),
+            // A reader's report: the holder has not confirmed it (the leader asks it to verify).
+            kind: BadReplicaKind::Suspect,
         };
         tokio::spawn(async move {
             match meta.call(&req).await {
@@ -149,13 +98,21 @@ impl DataPath {
 
     /// Starts reading `slices` of `chunks` in order, one slice ahead of the consumer. Returns
     /// the first slice's result (so the caller can answer an error before any body byte) and
-    /// the stream of the rest.
+    /// the stream of the rest. Fails at once, before reading anything, if a chunk the slices
+    /// touch has no replica.
     pub async fn open_stream(
         &self,
         chunks: Arc<Vec<ChunkRef>>,
         addrs: Arc<BTreeMap<ChunkserverId, String>>,
         slices: Vec<ChunkSlice>,
     ) -> Result<ObjectBody, ReadError> {
+        if let Some(lost) = first_lost(&chunks, &slices) {
+            self.metrics.unreadable_chunk();
+            tracing::warn!(chunk = %lost.id, "read of a chunk with no healthy replica");
+            return Err(ReadError::NoHealthyReplica {
+                chunk: lost.id.clone(),
+            });
+        }
         let (tx, mut rx) = mpsc::channel::<Result<Bytes, ReadError>>(1);
         let dp = self.clone();
         let task = tokio::spawn(async move {
@@ -187,6 +144,14 @@ impl DataPath {
             _task: task,
         })
     }
+}
+
+/// The first chunk touched by `slices` that has no replica left.
+pub fn first_lost<'a>(chunks: &'a [ChunkRef], slices: &[ChunkSlice]) -> Option<&'a ChunkRef> {
+    slices
+        .iter()
+        .filter_map(|s| chunks.get(s.index))
+        .find(|c| c.replicas.is_empty())
 }
 
 struct AbortOnDrop(JoinHandle<()>);
@@ -237,10 +202,34 @@ mod tests {
             assert_eq!(o[2], r(2));
         }
         h.mark_ok(&r(2));
-        let mut last_seen = std::collections::BTreeSet::new();
-        for _ in 0..200 {
-            last_seen.insert(h.order(&[r(1), r(2), r(3)])[2].chunkserver);
-        }
-        assert_eq!(last_seen.len(), 3, "shuffled once healthy");
+        assert_eq!(h.order(&[r(3), r(1), r(2)]), vec![r(3), r(1), r(2)]);
+    }
+
+    #[test]
+    fn the_leaders_order_is_kept() {
+        let h = ReplicaHealth::new(Duration::from_secs(60));
+        assert_eq!(h.order(&[r(2), r(3), r(1)]), vec![r(2), r(3), r(1)]);
+        h.mark_failed(&r(2));
+        h.mark_failed(&r(1));
+        assert_eq!(h.order(&[r(2), r(3), r(1)]), vec![r(3), r(2), r(1)]);
+    }
+
+    #[test]
+    fn lost_chunks_among_the_slices() {
+        let chunk = |n: u128, replicas: Vec<Replica>| ChunkRef {
+            id: trireme_api::ids::ChunkId::from_u128(n),
+            length: 10,
+            blake3: String::new(),
+            replicas,
+        };
+        let chunks = vec![chunk(1, vec![r(1)]), chunk(2, vec![]), chunk(3, vec![r(2)])];
+        let slice = |index| ChunkSlice {
+            index,
+            offset: 0,
+            length: 10,
+        };
+        assert!(first_lost(&chunks, &[slice(0), slice(2)]).is_none());
+        let lost = first_lost(&chunks, &[slice(0), slice(1), slice(2)]).unwrap();
+        assert_eq!(lost.id, trireme_api::ids::ChunkId::from_u128(2));
     }
 }

@@ -1,6 +1,8 @@
 //! GetObject and HeadObject: one linearizable metadata read, conditional checks, range
 //! resolution, then (GET only) the chunk stream. Headers are set from the record before the
-//! body starts; if the first slice cannot be read from any replica the answer is a 503.
+//! body starts; if a chunk the answer needs has no healthy replica in the record, or the
+//! first slice cannot be read from any replica, the answer is a 503 naming the chunk (see
+//! `DataPath::open_stream`). HEAD answers from the record alone.
 
 use super::headers::{self, Conditions, StoredHeaders};
 use super::{checksum, multipart, versions, TriremeS3};

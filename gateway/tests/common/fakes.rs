@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
 use axum::{Json, Router};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use trireme_api::chunk::{PutChunkResponse, ReadChunkQuery, BLAKE3_HEADER};
 use trireme_api::ids::{ChunkId, DiskId};
@@ -358,6 +358,8 @@ pub struct FakeChunkserver {
     pub garble: Arc<AtomicBool>,
     pub puts: Arc<AtomicUsize>,
     pub gets: Arc<AtomicUsize>,
+    /// Wait this many ms before answering a GET (a slow disk).
+    pub stall_ms: Arc<AtomicU64>,
 }
 
 impl FakeChunkserver {
@@ -409,6 +411,10 @@ async fn get_chunk(
     Query(q): Query<ReadChunkQuery>,
 ) -> Response {
     c.gets.fetch_add(1, Ordering::SeqCst);
+    let stall = c.stall_ms.load(Ordering::SeqCst);
+    if stall > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(stall)).await;
+    }
     if c.corrupt.load(Ordering::SeqCst) {
         return api_err(ErrorCode::Corrupt, "block digest mismatch");
     }

@@ -121,6 +121,16 @@ impl TestCluster {
     }
 
     pub async fn start_with(n_chunkservers: usize, replicas: u32, domain: Option<&str>) -> Self {
+        Self::start_tuned(n_chunkservers, replicas, domain, |_| {}).await
+    }
+
+    /// Like [`Self::start_with`], with the validated config adjusted by `tune` first.
+    pub async fn start_tuned(
+        n_chunkservers: usize,
+        replicas: u32,
+        domain: Option<&str>,
+        tune: impl FnOnce(&mut GatewayConfig),
+    ) -> Self {
         let meta = FakeMeta::default();
         let mut chunkservers = Vec::new();
         for i in 0..n_chunkservers {
@@ -150,6 +160,7 @@ impl TestCluster {
         };
         let mut config = GatewayConfig::from_file(file).unwrap();
         config.meta_deadline = std::time::Duration::from_secs(2);
+        tune(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let (tx, rx) = oneshot::channel::<()>();
@@ -241,6 +252,32 @@ impl TestCluster {
 
     pub async fn get(&self, path: &str) -> Resp {
         self.send(Req::new("GET", path)).await
+    }
+
+    /// An unsigned GET (no Authorization header, no query signature).
+    pub async fn get_unsigned(&self, path: &str) -> Resp {
+        let resp = self
+            .http
+            .get(format!("http://{}{path}", self.addr))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.unwrap_or_default();
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// The value of an unlabelled metric in the gateway's `/metrics` text.
+    pub async fn metric(&self, name: &str) -> u64 {
+        let text = self.get_unsigned("/metrics").await.text();
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no metric {name} in\n{text}"))
     }
 
     pub async fn stop(mut self) {

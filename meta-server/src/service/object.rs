@@ -55,7 +55,10 @@ impl Serve<GetObject> for MetaNode {
         self.reader.resolve_replicas(&mut object.chunks)?;
         let records = self.reader.list_chunkservers()?;
         let view = crate::durability::view::HealthView::new(&records);
+        // Random within a rank, so reads spread over the healthy replicas.
+        let mut rng = rand::thread_rng();
         for c in &mut object.chunks {
+            rand::seq::SliceRandom::shuffle(c.replicas.as_mut_slice(), &mut rng);
             view.order(&mut c.replicas);
         }
         let known: BTreeMap<u64, String> = records.into_iter().map(|c| (c.id, c.addr)).collect();
