@@ -257,5 +257,29 @@ pub fn read_range<R: Read + Seek>(
     Ok(Bytes::from(span).slice(from..from + length as usize))
 }
 
+/// Reads all the data after a decoded header one block at a time, verifying every block and
+/// the whole-chunk digest (scrub and verification; memory stays at one block).
+pub fn verify_data<R: Read + Seek>(r: &mut R, header: &ChunkHeader) -> Result<(), FormatError> {
+    r.seek(SeekFrom::Start(header.encoded_len()))?;
+    let bs = header.block_size as u64;
+    let mut buf = vec![0u8; header.block_size as usize];
+    let mut whole = blake3::Hasher::new();
+    let mut left = header.data_len;
+    for (index, expected) in header.block_digests.iter().enumerate() {
+        let n = left.min(bs) as usize;
+        let block = &mut buf[..n];
+        read_exact(r, block)?;
+        if blake3::hash(block).as_bytes() != expected {
+            return Err(corrupt(format!("block {index} digest mismatch")));
+        }
+        whole.update(block);
+        left -= n as u64;
+    }
+    if whole.finalize().as_bytes() != &header.whole {
+        return Err(corrupt("whole-chunk digest mismatch"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests;

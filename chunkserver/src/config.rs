@@ -43,6 +43,15 @@ pub struct ChunkserverConfig {
     pub heartbeat: Duration,
     /// Interval between inventory reports (garbage collection).
     pub inventory: Duration,
+    /// Interval between health probes of each disk.
+    pub health: Duration,
+    /// A disk is failed after this many failed probes in a row.
+    pub disk_fail_after: u32,
+    /// A probe slower than this makes the disk suspect (fail-slow).
+    pub slow_probe: Duration,
+    /// Test-only fault injection (see [`crate::fault`]); the binary sets it from the
+    /// `TRIREME_FAULT_INJECTION=1` environment variable, never from the config file.
+    pub fault_injection: bool,
 }
 
 impl ChunkserverConfig {
@@ -93,6 +102,15 @@ impl ChunkserverConfig {
         if file.heartbeat_ms == 0 {
             return invalid("heartbeat_ms must be positive");
         }
+        if file.health_ms == 0 {
+            return invalid("health_ms must be positive");
+        }
+        if file.disk_fail_after == 0 {
+            return invalid("disk_fail_after must be at least 1");
+        }
+        if file.slow_probe_ms == 0 {
+            return invalid("slow_probe_ms must be positive");
+        }
         Ok(ChunkserverConfig {
             cluster: file.cluster,
             id: file.id,
@@ -102,6 +120,10 @@ impl ChunkserverConfig {
             ready_file: file.ready_file,
             heartbeat: Duration::from_millis(file.heartbeat_ms),
             inventory: Duration::from_millis(file.inventory_ms.max(100)),
+            health: Duration::from_millis(file.health_ms.max(10)),
+            disk_fail_after: file.disk_fail_after,
+            slow_probe: Duration::from_millis(file.slow_probe_ms),
+            fault_injection: false,
         })
     }
 }
@@ -132,6 +154,10 @@ mod tests {
         assert_eq!(c.heartbeat, Duration::from_millis(1000));
         assert_eq!(c.disks.len(), 2);
         assert_eq!(c.ready_file, None);
+        assert_eq!(c.health, Duration::from_millis(5000));
+        assert_eq!(c.disk_fail_after, 2);
+        assert_eq!(c.slow_probe, Duration::from_millis(2000));
+        assert!(!c.fault_injection);
     }
 
     #[test]
@@ -147,6 +173,12 @@ mod tests {
         assert!(ChunkserverConfig::from_file(f).is_err());
         let mut f = file();
         f.heartbeat_ms = 0;
+        assert!(ChunkserverConfig::from_file(f).is_err());
+        let mut f = file();
+        f.disk_fail_after = 0;
+        assert!(ChunkserverConfig::from_file(f).is_err());
+        let mut f = file();
+        f.health_ms = 0;
         assert!(ChunkserverConfig::from_file(f).is_err());
     }
 }

@@ -4,20 +4,27 @@
 //! <dir>/trireme-disk.json     identity: format_version, cluster_id, chunkserver_id, disk_id
 //! <dir>/chunks/<xx>/<chunk>   chunk files, xx = the first two hex digits of the chunk id
 //! <dir>/tmp/                  in-flight writes, emptied at startup
-//! <dir>/quarantine/           corrupt chunk files set aside
+//! <dir>/quarantine/           bad chunk files set aside: <chunk>.<unix_ms> (never deleted)
+//! <dir>/.trireme-probe        the health probe's scratch file
+//! <dir>/scrub-state.json      the last scrub pass (see `scrub_state`)
 //! ```
 //!
 //! A blank (empty or missing) directory is formatted with a new random [`DiskId`]. A directory
 //! whose identity names another cluster or chunkserver, or that holds files but no identity,
 //! is refused: the disk is kept as `Offline` so heartbeats show it, and nothing is written.
+//!
+//! A disk in service has a [`DiskMonitor`] whose health state (healthy, suspect, failed) the
+//! health worker and the I/O paths keep current: a failed disk takes no writes.
 
+use crate::disk_health::DiskMonitor;
+use crate::fault;
 use crate::fsutil::{fsync_dir, statvfs, write_file_atomic};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
 use std::io;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use trireme_api::ids::{ChunkId, ChunkserverId, DiskId};
 use trireme_api::meta::{DiskReport, DiskState};
@@ -65,6 +72,16 @@ fn io_ctx(context: impl Into<String>) -> impl FnOnce(io::Error) -> DiskOpenError
     move |source| DiskOpenError::Io { context, source }
 }
 
+/// One chunk file as listed on a disk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListedChunk {
+    pub chunk: ChunkId,
+    /// Time since the file was last modified (written).
+    pub age: std::time::Duration,
+    /// File length in bytes (header included).
+    pub len: u64,
+}
+
 /// Bytes and files held in chunk files.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DiskUsage {
@@ -77,11 +94,14 @@ pub struct DiskUsage {
 pub struct Disk {
     pub id: DiskId,
     pub path: PathBuf,
-    state: DiskState,
+    /// Refused at start-up: reported `Offline`, never touched.
+    offline: bool,
+    /// Test-only fault injection is on (see [`crate::fault`]).
+    faults: bool,
     usage: Mutex<DiskUsage>,
     /// Which `chunks/xx` directories are known to exist durably in this process.
     dirs_synced: Box<[AtomicBool]>,
-    io_errors: AtomicU64,
+    monitor: DiskMonitor,
     /// Holds the advisory lock on the identity file while the disk is open.
     _lock: Option<File>,
 }
@@ -115,10 +135,11 @@ impl Disk {
         Ok(Disk {
             id: identity.disk_id,
             path: path.to_path_buf(),
-            state: DiskState::Healthy,
+            offline: false,
+            faults: false,
             usage: Mutex::new(usage),
             dirs_synced: (0..256).map(|_| AtomicBool::new(false)).collect(),
-            io_errors: AtomicU64::new(0),
+            monitor: DiskMonitor::default(),
             _lock: Some(lock),
         })
     }
@@ -128,20 +149,56 @@ impl Disk {
         Disk {
             id: DiskId(format!("offline-{index}")),
             path: path.to_path_buf(),
-            state: DiskState::Offline,
+            offline: true,
+            faults: false,
             usage: Mutex::new(DiskUsage::default()),
             dirs_synced: Box::new([]),
-            io_errors: AtomicU64::new(0),
+            monitor: DiskMonitor::default(),
             _lock: None,
         }
     }
 
-    pub fn state(&self) -> DiskState {
-        self.state
+    /// Turns test-only fault injection on for this disk (before sharing it).
+    pub fn with_fault_injection(mut self, on: bool) -> Self {
+        self.faults = on;
+        self
     }
 
+    /// `Offline` if refused, else the health state.
+    pub fn state(&self) -> DiskState {
+        if self.offline {
+            DiskState::Offline
+        } else {
+            self.monitor.state()
+        }
+    }
+
+    /// Refused at start-up.
+    pub fn is_offline(&self) -> bool {
+        self.offline
+    }
+
+    /// In service and taking writes: healthy or suspect (not failed, not offline).
     pub fn is_online(&self) -> bool {
-        self.state == DiskState::Healthy
+        matches!(self.state(), DiskState::Healthy | DiskState::Suspect)
+    }
+
+    /// The health record of this disk.
+    pub fn monitor(&self) -> &DiskMonitor {
+        &self.monitor
+    }
+
+    /// Sleeps for the injected delay, if fault injection is on (see [`crate::fault`]).
+    /// Blocking.
+    pub fn inject_delay(&self) {
+        if self.faults {
+            fault::inject_delay(&self.path);
+        }
+    }
+
+    /// Where bad replicas are set aside.
+    pub fn quarantine_dir(&self) -> PathBuf {
+        self.path.join(QUARANTINE)
     }
 
     /// The final path of a chunk file.
@@ -155,9 +212,10 @@ impl Disk {
             .join(chunk.0.get(..2).unwrap_or("00"))
     }
 
-    /// Every chunk file on the disk with its age (blocking; walks `chunks/`). Files whose names
-    /// are not chunk ids are skipped.
-    pub fn list_chunks(&self) -> io::Result<Vec<(ChunkId, std::time::Duration)>> {
+    /// Every chunk file on the disk with its age and length (blocking; walks `chunks/` only,
+    /// so quarantined files are never listed). Files whose names are not chunk ids are
+    /// skipped.
+    pub fn list_chunks(&self) -> io::Result<Vec<ListedChunk>> {
         let now = std::time::SystemTime::now();
         let mut out = Vec::new();
         for dir in fs::read_dir(self.path.join(CHUNKS))? {
@@ -173,12 +231,16 @@ impl Disk {
                 if !name.is_valid() {
                     continue;
                 }
-                let age = match f.metadata().and_then(|m| m.modified()) {
-                    Ok(t) => now.duration_since(t).unwrap_or_default(),
+                let (age, len) = match f.metadata().and_then(|m| Ok((m.modified()?, m.len()))) {
+                    Ok((t, len)) => (now.duration_since(t).unwrap_or_default(), len),
                     // Vanished meanwhile (deleted): nothing to report.
                     Err(_) => continue,
                 };
-                out.push((name, age));
+                out.push(ListedChunk {
+                    chunk: name,
+                    age,
+                    len,
+                });
             }
         }
         Ok(out)
@@ -221,15 +283,6 @@ impl Disk {
         self.usage.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Counts an I/O error that points at the disk itself (EIO, ENOSPC, EROFS...).
-    pub fn note_io_error(&self) {
-        self.io_errors.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn io_errors(&self) -> u64 {
-        self.io_errors.load(Ordering::Relaxed)
-    }
-
     /// This disk's heartbeat report. Blocking (statvfs).
     pub fn report(&self) -> DiskReport {
         let (capacity_bytes, free_bytes) = statvfs(&self.path).unwrap_or((0, 0));
@@ -237,12 +290,12 @@ impl Disk {
         DiskReport {
             disk_id: self.id.clone(),
             path: self.path.display().to_string(),
-            state: self.state,
+            state: self.state(),
             capacity_bytes,
             free_bytes,
             used_bytes: usage.used_bytes,
             chunk_count: usage.chunk_count,
-            health: Default::default(),
+            health: self.monitor.health(),
         }
     }
 }

@@ -20,6 +20,9 @@ pub enum StoreError {
     /// The disk is offline, full, read-only or failing.
     #[error("{0}")]
     DiskUnavailable(String),
+    /// Something this request depends on elsewhere (e.g. every pull source) failed; retry.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -32,6 +35,7 @@ impl StoreError {
             StoreError::DigestMismatch { .. } => ErrorCode::DigestMismatch,
             StoreError::Corrupt(_) => ErrorCode::Corrupt,
             StoreError::DiskUnavailable(_) => ErrorCode::DiskUnavailable,
+            StoreError::Unavailable(_) => ErrorCode::Unavailable,
             StoreError::Internal(_) => ErrorCode::Internal,
         }
     }

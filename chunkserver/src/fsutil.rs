@@ -41,19 +41,16 @@ pub fn statvfs(path: &Path) -> io::Result<(u64, u64)> {
     Ok((blocks.saturating_mul(frsize), avail.saturating_mul(frsize)))
 }
 
-/// True for errors that say the disk is full, read-only or failing, rather than that the
-/// request was wrong.
-pub fn is_disk_failure(e: &io::Error) -> bool {
+/// True for "no room" errors (ENOSPC, EDQUOT): the disk answers, it is just full.
+pub fn is_full(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+}
+
+/// True for errors that say the disk itself is failing or read-only (EIO, EROFS, ...): they
+/// count against the disk's health.
+pub fn is_io_failure(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
-        Some(
-            libc::ENOSPC
-                | libc::EROFS
-                | libc::EIO
-                | libc::EDQUOT
-                | libc::ENODEV
-                | libc::ENXIO
-                | libc::EUCLEAN
-        )
+        Some(libc::EROFS | libc::EIO | libc::ENODEV | libc::ENXIO | libc::EUCLEAN)
     )
 }

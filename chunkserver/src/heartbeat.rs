@@ -1,10 +1,11 @@
 //! The heartbeat worker: every `heartbeat` interval it sends a
-//! [`trireme_api::meta::Heartbeat`] (this chunkserver's id, bound address and disk reports) to
-//! the meta leader, until shutdown. The first failure after a success is a warning, later
-//! ones are debug logs, so a cluster test whose meta is down stays readable.
+//! [`trireme_api::meta::Heartbeat`] (this chunkserver's id, bound address, disk reports with
+//! their health, the workers' status and the scrub progress) to the meta leader, and keeps
+//! the worker settings and scrub control of each answer in [`Shared::control`] for the
+//! workers, until shutdown. The first failure after a success is a warning, later ones are
+//! debug logs, so a cluster test whose meta is down stays readable.
 
-use crate::config::ChunkserverConfig;
-use crate::store::Store;
+use crate::shared::Shared;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,12 +15,8 @@ use trireme_api::meta::Heartbeat;
 use trireme_client::{MetaClient, Transport};
 
 /// Runs until `stop` turns true (or its sender is dropped).
-pub async fn run(
-    config: Arc<ChunkserverConfig>,
-    store: Arc<Store>,
-    addr: SocketAddr,
-    mut stop: watch::Receiver<bool>,
-) {
+pub async fn run(shared: Arc<Shared>, addr: SocketAddr, mut stop: watch::Receiver<bool>) {
+    let config = &shared.config;
     let deadline = config.heartbeat * 2;
     let transport = Transport::new(
         config.cluster.clone(),
@@ -35,12 +32,15 @@ pub async fn run(
             _ = stopped(&mut stop) => break,
             _ = ticker.tick() => {}
         }
+        // Scrub progress before the workers: the worker status is updated after the
+        // progress, so it is never older than the progress it goes with.
+        let scrub = Some(shared.scrub().clone());
         let heartbeat = Heartbeat {
             chunkserver: config.id,
             addr: addr.to_string(),
-            disks: store.reports().await,
-            workers: Vec::new(),
-            scrub: None,
+            disks: shared.store.reports().await,
+            workers: shared.workers.statuses(),
+            scrub,
         };
         let result = tokio::select! {
             _ = stopped(&mut stop) => break,
@@ -52,11 +52,13 @@ pub async fn run(
                 if resp.cluster_id != config.cluster.cluster_id {
                     let ours = &config.cluster.cluster_id;
                     tracing::error!(theirs = %resp.cluster_id, %ours, "meta is another cluster's");
+                    continue;
                 }
                 if failing || sent == 1 {
                     tracing::info!("heartbeats reach the meta leader");
                 }
                 failing = false;
+                shared.apply_control(resp.settings, resp.scrub);
             }
             Err(e) if !failing => {
                 tracing::warn!(error = %e, "heartbeat failed (further failures: debug level)");

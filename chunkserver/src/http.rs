@@ -1,38 +1,53 @@
 //! The chunk data RPC over HTTP (see `trireme_api::chunk`): routes, the cluster-secret
-//! middleware, and the mapping of [`StoreError`] onto [`ApiError`] responses.
+//! middleware, and the mapping of [`StoreError`] onto [`ApiError`] responses. Everything but
+//! `GET /metrics` needs the cluster secret.
 
 use crate::error::StoreError;
-use crate::store::Store;
+use crate::shared::Shared;
+use crate::{metrics, pull};
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{post, put};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use bytes::Bytes;
 use std::sync::Arc;
 use trireme_api::auth::{secrets_equal, CLUSTER_HEADER, SECRET_HEADER};
 use trireme_api::chunk::{
-    ChunkserverStatusRequest, ChunkserverStatusResponse, PutChunkResponse, ReadChunkQuery,
-    BLAKE3_HEADER,
+    ChunkserverStatusRequest, ChunkserverStatusResponse, PullChunk, PutChunkResponse,
+    ReadChunkQuery, VerifyChunk, VerifyChunkResponse, BLAKE3_HEADER,
 };
-use trireme_api::config::ClusterSettings;
-use trireme_api::ids::{ChunkId, ChunkserverId, DiskId};
+use trireme_api::ids::{ChunkId, DiskId};
 use trireme_api::{ApiError, ErrorCode, Rpc};
+use trireme_client::ChunkClient;
 
 /// Largest chunk body a PUT accepts.
 pub const MAX_CHUNK_BYTES: usize = 64 * 1024 * 1024;
 
+/// The path of the Prometheus metrics.
+pub const METRICS_PATH: &str = "/metrics";
+
 /// What the handlers share.
 #[derive(Clone, Debug)]
 pub struct AppState {
-    pub store: Arc<Store>,
-    pub cluster: Arc<ClusterSettings>,
-    pub chunkserver: ChunkserverId,
+    pub shared: Arc<Shared>,
+    /// Reads pull sources.
+    pub pull_client: ChunkClient,
 }
 
-/// The chunkserver's routes, all behind the cluster-secret check.
+impl AppState {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        AppState {
+            pull_client: pull::client(&shared),
+            shared,
+        }
+    }
+}
+
+/// The chunkserver's routes: the chunk RPC behind the cluster-secret check, and
+/// `GET /metrics` outside it.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route(
@@ -40,8 +55,11 @@ pub fn router(state: AppState) -> Router {
             put(put_chunk).get(get_chunk).delete(delete_chunk),
         )
         .route(ChunkserverStatusRequest::PATH, post(status))
+        .route(PullChunk::PATH, post(pull_chunk))
+        .route(VerifyChunk::PATH, post(verify_chunk))
         .layer(DefaultBodyLimit::max(MAX_CHUNK_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .route(METRICS_PATH, get(metrics_text))
         .with_state(state)
 }
 
@@ -75,7 +93,8 @@ async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -
         .get(SECRET_HEADER)
         .map(|v| v.as_bytes())
         .unwrap_or_default();
-    if !secrets_equal(secret, state.cluster.secret.as_bytes()) {
+    let cluster_settings = &state.shared.config.cluster;
+    if !secrets_equal(secret, cluster_settings.secret.as_bytes()) {
         return HttpError(ApiError::new(
             ErrorCode::Unauthorized,
             "missing or wrong cluster secret",
@@ -86,11 +105,11 @@ async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -
         .get(CLUSTER_HEADER)
         .map(|v| v.as_bytes())
         .unwrap_or_default();
-    if cluster != state.cluster.cluster_id.as_bytes() {
+    if cluster != cluster_settings.cluster_id.as_bytes() {
         let message = format!(
             "request for cluster {:?}, this is {:?}",
             String::from_utf8_lossy(cluster),
-            state.cluster.cluster_id
+            cluster_settings.cluster_id
         );
         return HttpError(ApiError::new(ErrorCode::WrongCluster, message)).into_response();
     }
@@ -118,7 +137,13 @@ async fn put_chunk(
         .map_err(|_| invalid(format!("{BLAKE3_HEADER} is not text")))?
         .to_string();
     let body = body.map_err(|e| invalid(format!("cannot read chunk body: {}", e.body_text())))?;
-    Ok(Json(state.store.put(&disk, &chunk, &expected, body).await?))
+    Ok(Json(
+        state
+            .shared
+            .store
+            .put(&disk, &chunk, &expected, body)
+            .await?,
+    ))
 }
 
 async fn get_chunk(
@@ -137,6 +162,7 @@ async fn get_chunk(
         None => None,
     };
     let bytes = state
+        .shared
         .store
         .get(&disk, &chunk, query.offset, query.length, expected)
         .await?;
@@ -148,7 +174,7 @@ async fn delete_chunk(
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<StatusCode, HttpError> {
     let (disk, chunk) = ids(path)?;
-    state.store.delete(&disk, &chunk).await?;
+    state.shared.store.delete(&disk, &chunk).await?;
     Ok(StatusCode::OK)
 }
 
@@ -158,8 +184,42 @@ async fn status(
 ) -> Result<Json<ChunkserverStatusResponse>, HttpError> {
     let Json(ChunkserverStatusRequest {}) = req.map_err(|e| invalid(e.body_text()))?;
     Ok(Json(ChunkserverStatusResponse {
-        id: state.chunkserver,
-        cluster_id: state.cluster.cluster_id.clone(),
-        disks: state.store.reports().await,
+        id: state.shared.config.id,
+        cluster_id: state.shared.config.cluster.cluster_id.clone(),
+        disks: state.shared.store.reports().await,
     }))
+}
+
+async fn pull_chunk(
+    State(state): State<AppState>,
+    req: Result<Json<PullChunk>, JsonRejection>,
+) -> Result<Json<PutChunkResponse>, HttpError> {
+    let Json(req) = req.map_err(|e| invalid(e.body_text()))?;
+    Ok(Json(
+        pull::pull(&state.shared, &state.pull_client, &req).await?,
+    ))
+}
+
+async fn verify_chunk(
+    State(state): State<AppState>,
+    req: Result<Json<VerifyChunk>, JsonRejection>,
+) -> Result<Json<VerifyChunkResponse>, HttpError> {
+    let Json(req) = req.map_err(|e| invalid(e.body_text()))?;
+    let store = &state.shared.store;
+    let checked = store
+        .verify(&req.disk, &req.chunk, req.blake3.as_deref())
+        .await?;
+    Ok(Json(checked))
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    let text = metrics::render(&metrics::snapshot(&state.shared).await);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
 }

@@ -1,23 +1,26 @@
-//! The inventory worker (garbage collection, HDFS block-report style): every `inventory`
-//! interval it lists the chunk files of each online disk with their ages, reports them to the
-//! meta leader ([`trireme_api::inventory::ReportInventory`]) and deletes the replicas the
-//! leader names as unreferenced and older than its grace period. It stops on shutdown.
+//! The inventory worker ("inventory": garbage collection, HDFS block-report style): every
+//! `inventory` interval it lists the chunk files of each disk in service with their ages
+//! (never the quarantine), reports them to the meta leader
+//! ([`trireme_api::inventory::ReportInventory`]) and deletes the replicas the leader names as
+//! unreferenced and older than its grace period, unless the `gc.enabled` setting is 0. It
+//! stops on shutdown.
 
-use crate::config::ChunkserverConfig;
-use crate::store::Store;
+use crate::shared::Shared;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
+use trireme_api::durability::WorkerState;
 use trireme_api::inventory::{DiskInventory, InventoryEntry, ReportInventory};
 use trireme_client::{MetaClient, Transport};
 
+/// The setting that turns deletions off.
+pub const GC_ENABLED: &str = "gc.enabled";
+
 /// Runs until `stop` turns true (or its sender is dropped).
-pub async fn run(
-    config: Arc<ChunkserverConfig>,
-    store: Arc<Store>,
-    mut stop: watch::Receiver<bool>,
-) {
+pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let config = &shared.config;
+    let worker = &shared.workers.inventory;
     let transport = Transport::new(config.cluster.clone(), Duration::from_secs(60));
     let client = MetaClient::new(transport, config.meta.clone(), Duration::from_secs(30));
     let mut ticker = tokio::time::interval(config.inventory);
@@ -30,37 +33,59 @@ pub async fn run(
             _ = stop.wait_for(|s| *s) => break,
             _ = ticker.tick() => {}
         }
-        let report = match take_inventory(&config, &store).await {
-            Some(r) => r,
-            None => continue,
-        };
+        worker.set_state(WorkerState::Busy);
+        let report = take_inventory(&shared).await;
+        let listed: usize = report.disks.iter().map(|d| d.chunks.len()).sum();
         let result = tokio::select! {
             _ = stop.wait_for(|s| *s) => break,
             r = client.call(&report) => r,
         };
         match result {
             Ok(resp) => {
-                for c in resp.delete {
-                    match store.delete(&c.disk, &c.chunk).await {
+                worker.done(1, 0);
+                let gc = shared.control.borrow().setting(GC_ENABLED) != 0;
+                let named = resp.delete.len();
+                if !gc && named > 0 {
+                    tracing::info!(named, "gc.enabled is 0: keeping unreferenced chunks");
+                }
+                let mut deleted = 0usize;
+                for c in resp.delete.into_iter().filter(|_| gc) {
+                    match shared.store.delete(&c.disk, &c.chunk).await {
                         Ok(()) => {
-                            collected += 1;
+                            deleted += 1;
                             tracing::debug!(disk = %c.disk, chunk = %c.chunk, "collected unreferenced chunk");
                         }
                         Err(e) => {
-                            tracing::warn!(disk = %c.disk, chunk = %c.chunk, error = %e, "cannot delete chunk")
+                            tracing::warn!(disk = %c.disk, chunk = %c.chunk, error = %e, "cannot delete chunk");
+                            worker.error(format!("delete chunk {}: {e}", c.chunk));
                         }
                     }
                 }
+                collected += deleted as u64;
+                let kept = if gc { "" } else { " (gc disabled)" };
+                worker.set_progress(format!(
+                    "last report: {listed} chunks, {named} unreferenced, {deleted} deleted{kept}; {collected} collected in all"
+                ));
             }
-            Err(e) => tracing::debug!(error = %e, "inventory report failed"),
+            Err(e) => {
+                tracing::debug!(error = %e, "inventory report failed");
+                worker.error(format!("inventory report: {e}"));
+            }
         }
+        worker.set_state(WorkerState::Idle);
     }
     tracing::debug!(collected, "inventory worker stopped");
 }
 
-async fn take_inventory(config: &ChunkserverConfig, store: &Store) -> Option<ReportInventory> {
+async fn take_inventory(shared: &Shared) -> ReportInventory {
     let mut disks = Vec::new();
-    for disk in store.disks().iter().filter(|d| d.is_online()).cloned() {
+    for disk in shared
+        .store
+        .disks()
+        .iter()
+        .filter(|d| d.is_online())
+        .cloned()
+    {
         let listed = tokio::task::spawn_blocking({
             let disk = disk.clone();
             move || disk.list_chunks()
@@ -71,18 +96,24 @@ async fn take_inventory(config: &ChunkserverConfig, store: &Store) -> Option<Rep
                 disk: disk.id.clone(),
                 chunks: chunks
                     .into_iter()
-                    .map(|(chunk, age)| InventoryEntry {
-                        chunk,
-                        age_ms: age.as_millis() as u64,
+                    .map(|c| InventoryEntry {
+                        chunk: c.chunk,
+                        age_ms: c.age.as_millis() as u64,
                     })
                     .collect(),
             }),
-            Ok(Err(e)) => tracing::warn!(disk = %disk.id, error = %e, "cannot list chunks"),
+            Ok(Err(e)) => {
+                tracing::warn!(disk = %disk.id, error = %e, "cannot list chunks");
+                shared
+                    .workers
+                    .inventory
+                    .error(format!("list disk {}: {e}", disk.id));
+            }
             Err(e) => tracing::warn!(error = %e, "inventory listing panicked"),
         }
     }
-    Some(ReportInventory {
-        chunkserver: config.id,
+    ReportInventory {
+        chunkserver: shared.config.id,
         disks,
-    })
+    }
 }

@@ -2,9 +2,18 @@
 //!
 //! A chunkserver owns several disks (directories or mounts), each with an identity file so a
 //! foreign or unknown disk is refused. It serves the chunk data RPC of `trireme_api::chunk`
-//! (put/get/delete a chunk, status), acknowledges a put only once the chunk file and its
-//! directory are fsynced, never returns bytes that failed BLAKE3 verification, and reports
-//! its disks to the meta leader in heartbeats.
+//! (put/get/delete a chunk, status, pull and verify), acknowledges a put only once the chunk
+//! file and its directory are fsynced, never returns bytes that failed BLAKE3 verification,
+//! and reports its disks, workers and scrub progress to the meta leader in heartbeats.
+//!
+//! Durability: a health worker probes every disk (healthy, suspect, failed); a scrub worker
+//! re-reads every chunk at a throttled rate; a bad replica found by a read, scrub or
+//! verification is quarantined (moved aside, never deleted) and reported to the meta leader,
+//! which repairs it by asking another chunkserver to pull a good copy.
+//!
+//! Test-only fault injection: started with `TRIREME_FAULT_INJECTION=1`, a file
+//! `<disk>/.trireme-inject-delay-ms` holding a number makes every chunk read, chunk write,
+//! scrub read and probe on that disk sleep that many milliseconds (see [`fault`]).
 //!
 //! # Layout
 //! - [`config`]: the TOML config validated into [`ChunkserverConfig`].
@@ -12,22 +21,54 @@
 //!   [`ChunkserverError`] (start-up and serving).
 //! - [`chunk_file`]: the versioned chunk file format: header, block digests, verified reads.
 //! - [`disk`]: one disk: identity file, directory layout, start-up scan, usage counters.
+//! - [`disk_health`]: the health state machine (pure) and each disk's monitor (probe results,
+//!   I/O errors, corrupt replicas, traffic latencies and counters).
+//! - [`latency`]: bounded latency samples, percentiles, the fail-slow outlier test.
+//! - [`probe`]: the disk probe (identity check, write + fsync + read back).
+//! - [`fault`]: the test-only fault injector.
 //! - [`fsutil`]: fsync of directories, atomic file writes, statvfs, disk-failure errors.
-//! - [`store`]: put/get/delete of chunks on the disks, on the blocking pool.
-//! - [`http`]: axum routes and the cluster-secret middleware.
-//! - [`heartbeat`]: the worker reporting disks to the meta leader.
+//! - [`store`]: put/get/delete/verify of chunks on the disks, on the blocking pool
+//!   (`store/read.rs`, `store/write.rs`).
+//! - [`verify`]: full verification of one replica and what happens to a bad one.
+//! - [`quarantine`]: moving a bad replica aside.
+//! - [`report`]: the queue of bad-replica reports to the meta leader.
+//! - [`pull`]: `POST /v1/chunk/pull`, the repair copy from another chunkserver.
+//! - [`shared`]: the state handlers and workers share, and the run-time control from the
+//!   meta leader (worker settings, scrub control).
+//! - [`workers`]: the named workers' status (`health`, `scrub`, `inventory`, `pull`).
+//! - [`health`]: the disk health worker.
+//! - [`scrub`]: the scrub worker (`scrub/schedule.rs`: when a pass is due);
+//!   [`scrub_state`] its history on disk; [`throttle`] its token bucket and pacing.
+//! - [`heartbeat`]: the worker reporting to the meta leader and taking its control.
 //! - [`inventory`]: the worker reporting held chunks and deleting the unreferenced ones (GC).
+//! - [`metrics`]: `GET /metrics`, Prometheus text.
+//! - [`http`]: axum routes and the cluster-secret middleware.
 //! - `main.rs`: the `trireme-chunkserver --config FILE` binary.
 
 pub mod chunk_file;
 pub mod config;
 pub mod disk;
+pub mod disk_health;
 pub mod error;
+pub mod fault;
 pub mod fsutil;
+pub mod health;
 pub mod heartbeat;
 pub mod http;
 pub mod inventory;
+pub mod latency;
+pub mod metrics;
+pub mod probe;
+pub mod pull;
+pub mod quarantine;
+pub mod report;
+pub mod scrub;
+pub mod scrub_state;
+pub mod shared;
 pub mod store;
+pub mod throttle;
+pub mod verify;
+pub mod workers;
 
 pub use config::ChunkserverConfig;
 pub use error::{ChunkserverError, StoreError};
@@ -37,12 +78,15 @@ use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use trireme_api::config::ReadyFile;
+use trireme_client::{MetaClient, Transport};
 
 /// Serves the chunk RPC on `listener` until `shutdown` completes, then drains in-flight
-/// requests, stops the heartbeat worker and returns.
+/// requests, stops the workers and returns.
 pub async fn run(
     config: ChunkserverConfig,
     listener: TcpListener,
@@ -53,39 +97,60 @@ pub async fn run(
         remove_stale(path)?;
     }
     let config = Arc::new(config);
-    let store =
-        Arc::new(store::Store::open(&config.cluster.cluster_id, config.id, &config.disks).await);
+    if config.fault_injection {
+        tracing::warn!("test-only fault injection is enabled");
+    }
+    let with_meta = !config.meta.is_empty();
+    let reporter = Arc::new(report::Reporter::new(config.id, with_meta));
+    let store = store::Store::open(
+        &config.cluster.cluster_id,
+        config.id,
+        &config.disks,
+        reporter.clone(),
+        config.fault_injection,
+    )
+    .await;
+    let store = Arc::new(store);
     let online = store.disks().iter().filter(|d| d.is_online()).count();
+    let shared = Arc::new(shared::Shared::new(config.clone(), store, reporter.clone()));
 
     // Connections queue in the bound listener's backlog until `server` is polled below.
     if let Some(path) = &config.ready_file {
         write_ready_file(path, addr).await?;
     }
     let (stop_tx, stop_rx) = watch::channel(false);
-    let heartbeat = if config.meta.is_empty() {
-        tracing::warn!("no meta addresses configured; not sending heartbeats");
-        None
+    let mut workers: Vec<(&str, JoinHandle<()>)> = vec![
+        (
+            "health",
+            tokio::spawn(health::run(shared.clone(), stop_rx.clone())),
+        ),
+        (
+            "scrub",
+            tokio::spawn(scrub::run(shared.clone(), stop_rx.clone())),
+        ),
+    ];
+    if with_meta {
+        let transport = Transport::new(config.cluster.clone(), Duration::from_secs(10));
+        let client = MetaClient::new(transport, config.meta.clone(), Duration::from_secs(5));
+        workers.extend([
+            (
+                "heartbeat",
+                tokio::spawn(heartbeat::run(shared.clone(), addr, stop_rx.clone())),
+            ),
+            (
+                "inventory",
+                tokio::spawn(inventory::run(shared.clone(), stop_rx.clone())),
+            ),
+            (
+                "report",
+                tokio::spawn(reporter.run(client, stop_rx.clone())),
+            ),
+        ]);
     } else {
-        Some((
-            tokio::spawn(heartbeat::run(
-                config.clone(),
-                store.clone(),
-                addr,
-                stop_rx.clone(),
-            )),
-            tokio::spawn(inventory::run(
-                config.clone(),
-                store.clone(),
-                stop_rx.clone(),
-            )),
-        ))
-    };
+        tracing::warn!("no meta addresses configured; not sending heartbeats or reports");
+    }
 
-    let app = http::router(http::AppState {
-        store,
-        cluster: Arc::new(config.cluster.clone()),
-        chunkserver: config.id,
-    });
+    let app = http::router(http::AppState::new(shared));
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY on an accepted connection");
@@ -110,12 +175,9 @@ pub async fn run(
         }
     };
     let _ = stop_tx.send(true);
-    if let Some((heartbeat, inventory)) = heartbeat {
-        if let Err(e) = heartbeat.await {
-            tracing::error!(error = %e, "heartbeat worker panicked");
-        }
-        if let Err(e) = inventory.await {
-            tracing::error!(error = %e, "inventory worker panicked");
+    for (name, task) in workers {
+        if let Err(e) = task.await {
+            tracing::error!(worker = name, error = %e, "worker panicked");
         }
     }
     tracing::info!("chunkserver stopped");

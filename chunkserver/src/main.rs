@@ -28,7 +28,9 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let args = Args::parse();
-    let config = ChunkserverConfig::load(&args.config)?;
+    let mut config = ChunkserverConfig::load(&args.config)?;
+    // Test-only: see `trireme_chunkserver::fault`.
+    config.fault_injection = trireme_chunkserver::fault::enabled_by_env();
     let listener = TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot bind {}", config.listen))?;

@@ -1,36 +1,65 @@
-//! Chunk operations on this chunkserver's disks. A put verifies the body against its claimed
-//! digest, writes `tmp/<id>.<random>`, fsyncs it, renames it into `chunks/xx/` and fsyncs the
-//! directory before answering. A get verifies the header and every block it returns. All
-//! disk I/O runs on tokio's blocking pool.
+//! Chunk operations on this chunkserver's disks, on tokio's blocking pool.
+//!
+//! - Writes (`store/write.rs`): verify the body against its claimed digest, write
+//!   `tmp/<id>.<random>`, fsync, rename into `chunks/xx/`, fsync the directory, then answer.
+//!   A failed or offline disk refuses writes (`DiskUnavailable`) so the gateway retries
+//!   elsewhere.
+//! - Reads (`store/read.rs`): verify the header and every block returned. A corrupt replica is
+//!   quarantined and reported, a missing one reported, an I/O error counted against the disk
+//!   and reported; the request still gets its error. Reads are served from a failed disk
+//!   too (verified bytes from a read-only disk may be the last copy).
+//! - Every chunk read and write records its latency and bytes in the disk's monitor.
 
-use crate::chunk_file::{read_range, write_chunk, ChunkHeader, FormatError};
+mod read;
+mod write;
+
 use crate::disk::Disk;
 use crate::error::StoreError;
-use crate::fsutil::{fsync_dir, is_disk_failure};
+use crate::fsutil::{is_full, is_io_failure};
+use crate::report::Reporter;
+use crate::verify::{check_replica, verify_replica, Outcome, Verdict};
 use bytes::Bytes;
-use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use trireme_api::chunk::PutChunkResponse;
+use trireme_api::chunk::{PutChunkResponse, VerifyChunkResponse};
 use trireme_api::ids::{ChunkId, ChunkserverId, DiskId};
-use trireme_api::meta::DiskReport;
+use trireme_api::meta::{DiskReport, DiskState};
 
 /// The disks of one chunkserver, refused ones included (as `Offline`).
 #[derive(Debug)]
 pub struct Store {
     disks: Vec<Arc<Disk>>,
+    reporter: Arc<Reporter>,
+}
+
+/// What an operation needs from a disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Access {
+    /// Reads, verification, deletes: anything but offline.
+    Read,
+    /// New data: healthy or suspect only.
+    Write,
 }
 
 impl Store {
     /// Opens every disk in parallel; a disk that cannot be taken into service is logged and
-    /// kept as `Offline`.
-    pub async fn open(cluster_id: &str, chunkserver: ChunkserverId, paths: &[PathBuf]) -> Store {
+    /// kept as `Offline`. Bad replicas found later are reported through `reporter`.
+    pub async fn open(
+        cluster_id: &str,
+        chunkserver: ChunkserverId,
+        paths: &[PathBuf],
+        reporter: Arc<Reporter>,
+        fault_injection: bool,
+    ) -> Store {
         let opens = paths.iter().enumerate().map(|(index, path)| {
             let (path, cluster_id) = (path.clone(), cluster_id.to_string());
             let fallback = path.clone();
             async move {
-                let open = move || open_or_offline(&path, index, &cluster_id, chunkserver);
+                let open = move || {
+                    open_or_offline(&path, index, &cluster_id, chunkserver)
+                        .with_fault_injection(fault_injection)
+                };
                 match tokio::task::spawn_blocking(open).await {
                     Ok(disk) => Arc::new(disk),
                     Err(e) => {
@@ -42,11 +71,15 @@ impl Store {
             }
         });
         let disks = futures::future::join_all(opens).await;
-        Store { disks }
+        Store { disks, reporter }
     }
 
     pub fn disks(&self) -> &[Arc<Disk>] {
         &self.disks
+    }
+
+    pub fn reporter(&self) -> &Arc<Reporter> {
+        &self.reporter
     }
 
     /// Heartbeat reports of every disk.
@@ -66,10 +99,10 @@ impl Store {
         data: Bytes,
     ) -> Result<PutChunkResponse, StoreError> {
         let expected = parse_digest(expected_hex)?;
-        let (disk, id) = self.locate(disk, chunk)?;
+        let (disk, id) = self.locate(disk, chunk, Access::Write)?;
         let chunk = chunk.clone();
         let length = data.len() as u64;
-        blocking(move || put_blocking(&disk, &chunk, id, expected, &data)).await?;
+        blocking(move || write::put_blocking(&disk, &chunk, id, expected, &data)).await?;
         Ok(PutChunkResponse {
             length,
             blake3: hex::encode(expected),
@@ -87,26 +120,85 @@ impl Store {
         expected_hex: Option<&str>,
     ) -> Result<Bytes, StoreError> {
         let expected = expected_hex.map(parse_digest).transpose()?;
-        let (disk, id) = self.locate(disk, chunk)?;
-        let chunk = chunk.clone();
-        blocking(move || get_blocking(&disk, &chunk, id, offset, length, expected)).await
+        let (disk, id) = self.locate(disk, chunk, Access::Read)?;
+        let (chunk, reporter) = (chunk.clone(), self.reporter.clone());
+        let range = read::Range { offset, length };
+        blocking(move || read::get_blocking(&disk, &reporter, &chunk, id, range, expected)).await
     }
 
     /// Removes a chunk replica; a missing one is not an error.
     pub async fn delete(&self, disk: &DiskId, chunk: &ChunkId) -> Result<(), StoreError> {
-        let (disk, _) = self.locate(disk, chunk)?;
+        let (disk, _) = self.locate(disk, chunk, Access::Read)?;
         let chunk = chunk.clone();
-        blocking(move || delete_blocking(&disk, &chunk)).await
+        blocking(move || write::delete_blocking(&disk, &chunk)).await
     }
 
-    /// Validates the ids and finds an online disk.
-    fn locate(&self, disk: &DiskId, chunk: &ChunkId) -> Result<(Arc<Disk>, u128), StoreError> {
-        if !disk.is_valid() {
-            return Err(StoreError::InvalidArgument(format!(
-                "invalid disk id {:?}",
-                disk.0
+    /// Verifies a replica completely now; a bad one is quarantined and reported.
+    pub async fn verify(
+        &self,
+        disk: &DiskId,
+        chunk: &ChunkId,
+        expected_hex: Option<&str>,
+    ) -> Result<VerifyChunkResponse, StoreError> {
+        let expected = expected_hex.map(parse_digest).transpose()?;
+        let (disk, id) = self.locate(disk, chunk, Access::Read)?;
+        let (chunk, reporter) = (chunk.clone(), self.reporter.clone());
+        let checked =
+            blocking(move || Ok(check_replica(&disk, &reporter, &chunk, id, expected, true)))
+                .await?;
+        Ok(VerifyChunkResponse {
+            ok: checked.outcome == Outcome::Good,
+            reason: checked.reason,
+            quarantined: checked.quarantined,
+        })
+    }
+
+    /// Whether `disk` already holds an intact replica of `chunk` with digest `expected`.
+    /// Errors if the disk cannot take a write.
+    pub async fn holds(
+        &self,
+        disk: &DiskId,
+        chunk: &ChunkId,
+        expected: [u8; 32],
+    ) -> Result<bool, StoreError> {
+        let (disk, id) = self.locate(disk, chunk, Access::Write)?;
+        let chunk = chunk.clone();
+        blocking(move || {
+            Ok(matches!(
+                verify_replica(&disk, &chunk, id, Some(expected)),
+                Verdict::Good { .. }
+            ))
+        })
+        .await
+    }
+
+    /// The disk `disk` if it can take a write of `bytes` more bytes (free space included).
+    pub async fn writable(&self, disk: &DiskId, bytes: u64) -> Result<Arc<Disk>, StoreError> {
+        let disk = self.find(disk, Access::Write)?;
+        let probe = disk.clone();
+        let free = blocking(move || {
+            crate::fsutil::statvfs(&probe.path)
+                .map(|(_, free)| free)
+                .map_err(|e| io_fail(&probe, "statvfs", e))
+        })
+        .await?;
+        if free < bytes {
+            return Err(StoreError::DiskUnavailable(format!(
+                "disk {} is full: {free} bytes free, {bytes} needed",
+                disk.id
             )));
         }
+        Ok(disk)
+    }
+
+    /// Validates the ids and finds a disk that allows `access`.
+    fn locate(
+        &self,
+        disk: &DiskId,
+        chunk: &ChunkId,
+        access: Access,
+    ) -> Result<(Arc<Disk>, u128), StoreError> {
+        let found = self.find(disk, access)?;
         let id = chunk
             .is_valid()
             .then(|| u128::from_str_radix(&chunk.0, 16).ok())
@@ -114,16 +206,33 @@ impl Store {
             .ok_or_else(|| {
                 StoreError::InvalidArgument(format!("invalid chunk id {:?}", chunk.0))
             })?;
+        Ok((found, id))
+    }
+
+    /// Finds a disk that allows `access`.
+    fn find(&self, disk: &DiskId, access: Access) -> Result<Arc<Disk>, StoreError> {
+        if !disk.is_valid() {
+            return Err(StoreError::InvalidArgument(format!(
+                "invalid disk id {:?}",
+                disk.0
+            )));
+        }
         let found = self.disks.iter().find(|d| d.id == *disk);
         let found = found
             .ok_or_else(|| StoreError::NotFound(format!("no disk {disk} on this chunkserver")))?;
-        if !found.is_online() {
+        let state = found.state();
+        let refused = match access {
+            Access::Read => state == DiskState::Offline,
+            Access::Write => !found.is_online(),
+        };
+        if refused {
+            let why = found.monitor().tracker().reason.unwrap_or_default();
             return Err(StoreError::DiskUnavailable(format!(
-                "disk {disk} is {:?}",
-                found.state()
+                "disk {disk} is {} {why}",
+                state.as_str()
             )));
         }
-        Ok((found.clone(), id))
+        Ok(found.clone())
     }
 }
 
@@ -148,7 +257,7 @@ fn open_or_offline(
 }
 
 /// Parses a 64-digit hex BLAKE3 digest.
-fn parse_digest(text: &str) -> Result<[u8; 32], StoreError> {
+pub fn parse_digest(text: &str) -> Result<[u8; 32], StoreError> {
     let mut out = [0u8; 32];
     hex::decode_to_slice(text, &mut out)
         .map_err(|_| StoreError::InvalidArgument(format!("invalid BLAKE3 digest {text:?}")))?;
@@ -163,161 +272,18 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| StoreError::Internal(format!("disk task failed: {e}")))?
 }
 
+/// Maps an I/O error of a chunk operation: a failing or read-only disk counts against the
+/// disk's health (and asks for a probe now); a full disk does not; both are
+/// `DiskUnavailable` so the caller goes elsewhere.
 fn io_fail(disk: &Disk, what: &str, e: io::Error) -> StoreError {
     let message = format!("disk {} ({}): {what}: {e}", disk.id, disk.path.display());
-    if is_disk_failure(&e) {
-        disk.note_io_error();
+    if is_io_failure(&e) {
+        disk.monitor().io_error(&message);
         tracing::warn!(disk = %disk.id, error = %e, what, "disk I/O error");
+        StoreError::DiskUnavailable(message)
+    } else if is_full(&e) {
         StoreError::DiskUnavailable(message)
     } else {
         StoreError::Internal(message)
-    }
-}
-
-fn format_fail(disk: &Disk, chunk: &ChunkId, e: FormatError) -> StoreError {
-    match e {
-        FormatError::Corrupt(m) => {
-            tracing::warn!(disk = %disk.id, %chunk, reason = %m, "corrupt chunk replica");
-            StoreError::Corrupt(format!("chunk {chunk} on disk {}: {m}", disk.id))
-        }
-        e @ FormatError::OutOfRange { .. } => StoreError::InvalidArgument(e.to_string()),
-        FormatError::Io(e) => io_fail(disk, "read chunk", e),
-    }
-}
-
-fn put_blocking(
-    disk: &Disk,
-    chunk: &ChunkId,
-    id: u128,
-    expected: [u8; 32],
-    data: &[u8],
-) -> Result<(), StoreError> {
-    let header = ChunkHeader::build(id, data);
-    if header.whole != expected {
-        return Err(StoreError::DigestMismatch {
-            expected: hex::encode(expected),
-            actual: header.whole_hex(),
-        });
-    }
-    let path = disk.chunk_path(chunk);
-    match verified_digest(&path, id) {
-        Ok(None) => {}
-        Ok(Some(existing)) if existing == expected => return Ok(()),
-        Ok(Some(existing)) => {
-            return Err(StoreError::InvalidArgument(format!(
-                "chunk {chunk} is already stored with digest {}",
-                hex::encode(existing)
-            )))
-        }
-        Err(FormatError::Corrupt(m)) => {
-            tracing::warn!(disk = %disk.id, %chunk, reason = %m, "replacing a corrupt replica");
-        }
-        Err(e) => return Err(format_fail(disk, chunk, e)),
-    }
-    let dir = disk
-        .ensure_chunk_dir(chunk)
-        .map_err(|e| io_fail(disk, "create chunk directory", e))?;
-    let tmp = disk.tmp_path(chunk);
-    if let Err(e) = write_synced(&tmp, &header, data) {
-        let _ = fs::remove_file(&tmp);
-        return Err(io_fail(disk, "write chunk", e));
-    }
-    {
-        let mut usage = disk.usage();
-        let old = fs::symlink_metadata(&path).ok().map(|m| m.len());
-        if let Err(e) = fs::rename(&tmp, &path) {
-            drop(usage);
-            let _ = fs::remove_file(&tmp);
-            return Err(io_fail(disk, "rename chunk", e));
-        }
-        usage.used_bytes = usage.used_bytes.saturating_sub(old.unwrap_or(0)) + header.file_len();
-        if old.is_none() {
-            usage.chunk_count += 1;
-        }
-    }
-    fsync_dir(&dir).map_err(|e| io_fail(disk, "fsync chunk directory", e))
-}
-
-fn write_synced(tmp: &Path, header: &ChunkHeader, data: &[u8]) -> io::Result<()> {
-    let mut f = File::create_new(tmp)?;
-    write_chunk(&mut f, header, data)?;
-    f.sync_all()
-}
-
-/// The whole digest of a stored chunk after verifying all of it; `None` if absent.
-fn verified_digest(path: &Path, id: u128) -> Result<Option<[u8; 32]>, FormatError> {
-    let mut f = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    let len = f.metadata()?.len();
-    let header = ChunkHeader::decode(&mut f, len, id)?;
-    read_range(&mut f, &header, 0, header.data_len)?;
-    Ok(Some(header.whole))
-}
-
-fn get_blocking(
-    disk: &Disk,
-    chunk: &ChunkId,
-    id: u128,
-    offset: Option<u64>,
-    length: Option<u64>,
-    expected: Option<[u8; 32]>,
-) -> Result<Bytes, StoreError> {
-    let mut f = match File::open(disk.chunk_path(chunk)) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(StoreError::NotFound(format!(
-                "chunk {chunk} is not on disk {}",
-                disk.id
-            )))
-        }
-        Err(e) => return Err(io_fail(disk, "open chunk", e)),
-    };
-    let len = f
-        .metadata()
-        .map_err(|e| io_fail(disk, "stat chunk", e))?
-        .len();
-    let header = ChunkHeader::decode(&mut f, len, id).map_err(|e| format_fail(disk, chunk, e))?;
-    if let Some(expected) = expected {
-        if expected != header.whole {
-            return Err(format_fail(
-                disk,
-                chunk,
-                FormatError::Corrupt(format!(
-                    "stored digest {} differs from the expected {}",
-                    header.whole_hex(),
-                    hex::encode(expected)
-                )),
-            ));
-        }
-    }
-    let offset = offset.unwrap_or(0);
-    let length = length.unwrap_or_else(|| header.data_len.saturating_sub(offset));
-    read_range(&mut f, &header, offset, length).map_err(|e| format_fail(disk, chunk, e))
-}
-
-fn delete_blocking(disk: &Disk, chunk: &ChunkId) -> Result<(), StoreError> {
-    let path = disk.chunk_path(chunk);
-    {
-        let mut usage = disk.usage();
-        let len = match fs::symlink_metadata(&path) {
-            Ok(m) => m.len(),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(io_fail(disk, "stat chunk", e)),
-        };
-        match fs::remove_file(&path) {
-            Ok(()) => {
-                usage.used_bytes = usage.used_bytes.saturating_sub(len);
-                usage.chunk_count = usage.chunk_count.saturating_sub(1);
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(io_fail(disk, "remove chunk", e)),
-        }
-    }
-    match path.parent() {
-        Some(dir) => fsync_dir(dir).map_err(|e| io_fail(disk, "fsync chunk directory", e)),
-        None => Ok(()),
     }
 }

@@ -221,7 +221,7 @@ async fn wrong_secret_or_cluster_is_refused() {
 }
 
 #[tokio::test]
-async fn flipped_byte_is_corrupt_and_a_new_put_repairs_it() {
+async fn corrupt_replicas_are_quarantined_on_read_and_a_new_put_repairs_them() {
     let root = tempfile::tempdir().expect("tempdir");
     let dir = root.path().join("d0");
     let server = Server::start(config(vec![dir.clone()], vec![], None)).await;
@@ -239,29 +239,27 @@ async fn flipped_byte_is_corrupt_and_a_new_put_repairs_it() {
     bytes[header_len + BLOCK + 17] ^= 0x40;
     fs::write(&path, &bytes).expect("corrupt it");
 
-    let err = c
-        .get_chunk(&server.addr, &disk, &chunk, None, None)
-        .await
-        .expect_err("corrupt");
-    assert_eq!(err.code(), Some(ErrorCode::Corrupt));
-    let err = c
-        .get_chunk(&server.addr, &disk, &chunk, Some((BLOCK as u64, 10)), None)
-        .await
-        .expect_err("corrupt");
-    assert_eq!(err.code(), Some(ErrorCode::Corrupt));
     let ok = c
         .get_chunk(&server.addr, &disk, &chunk, Some((0, 100)), None)
         .await
         .expect("untouched block");
     assert_eq!(ok, data.slice(0..100));
-
-    bytes[10] ^= 1; // the header: every read fails now
-    fs::write(&path, &bytes).expect("corrupt header");
+    assert!(path.exists(), "a read that verifies moves nothing");
     let err = c
-        .get_chunk(&server.addr, &disk, &chunk, Some((0, 100)), None)
+        .get_chunk(&server.addr, &disk, &chunk, Some((BLOCK as u64, 10)), None)
         .await
-        .expect_err("corrupt header");
+        .expect_err("corrupt");
     assert_eq!(err.code(), Some(ErrorCode::Corrupt));
+    assert!(!path.exists(), "the corrupt replica was moved aside");
+    assert_eq!(quarantined(&dir).len(), 1);
+    let err = c
+        .get_chunk(&server.addr, &disk, &chunk, None, None)
+        .await
+        .expect_err("gone");
+    assert_eq!(err.code(), Some(ErrorCode::NotFound));
+    let status = server.status().await.expect("status");
+    assert_eq!(status.disks[0].chunk_count, 0);
+    assert_eq!(status.disks[0].health.corrupt_replicas, 1);
 
     c.put_chunk(&server.addr, &disk, &chunk, &digest(&data), data.clone())
         .await
@@ -272,6 +270,24 @@ async fn flipped_byte_is_corrupt_and_a_new_put_repairs_it() {
             .expect("repaired"),
         data
     );
+
+    bytes[10] ^= 1; // the header: every read fails now
+    fs::write(&path, &bytes).expect("corrupt header");
+    let err = c
+        .get_chunk(&server.addr, &disk, &chunk, Some((0, 100)), None)
+        .await
+        .expect_err("corrupt header");
+    assert_eq!(err.code(), Some(ErrorCode::Corrupt));
+    assert_eq!(quarantined(&dir).len(), 2, "quarantined files are kept");
+    // A put over a corrupt replica sets the bad one aside first.
+    c.put_chunk(&server.addr, &disk, &chunk, &digest(&data), data.clone())
+        .await
+        .expect("re-put");
+    fs::write(&path, &bytes[..100]).expect("truncate");
+    c.put_chunk(&server.addr, &disk, &chunk, &digest(&data), data.clone())
+        .await
+        .expect("put over a truncated replica");
+    assert_eq!(quarantined(&dir).len(), 3);
     assert_eq!(
         server.status().await.expect("status").disks[0].chunk_count,
         1

@@ -28,6 +28,13 @@ fn read(file: &[u8], offset: u64, length: u64) -> Result<Bytes, FormatError> {
     read_range(&mut cur, &header, offset, length)
 }
 
+/// Decodes the header and verifies all the data, as scrub does.
+fn verify(file: &[u8]) -> Result<(), FormatError> {
+    let mut cur = Cursor::new(file);
+    let header = ChunkHeader::decode(&mut cur, file.len() as u64, ID)?;
+    verify_data(&mut cur, &header)
+}
+
 fn is_corrupt<T: std::fmt::Debug>(r: &Result<T, FormatError>) -> bool {
     matches!(r, Err(FormatError::Corrupt(_)))
 }
@@ -159,6 +166,21 @@ proptest! {
     }
 
     #[test]
+    fn verify_data_detects_any_flipped_byte(
+        len in 0usize..300_000,
+        seed: u64,
+        at in 0.0f64..1.0,
+        bit in 0u8..8,
+    ) {
+        let d = data(len, seed);
+        let mut f = file_for(&d);
+        prop_assert!(verify(&f).is_ok());
+        let pos = ((f.len() as f64) * at) as usize;
+        f[pos] ^= 1 << bit;
+        prop_assert!(is_corrupt(&verify(&f)), "flip at {} not detected", pos);
+    }
+
+    #[test]
     fn any_truncation_is_detected(
         len in 0usize..300_000,
         seed: u64,
@@ -171,6 +193,7 @@ proptest! {
         let keep = ((f.len() as f64) * cut) as usize;
         let (offset, length) = range_in(len as u64, a, b);
         prop_assert!(is_corrupt(&read(&f[..keep], offset, length)));
+        prop_assert!(is_corrupt(&verify(&f[..keep])));
     }
 
     #[test]

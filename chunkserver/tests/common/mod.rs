@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod fake_meta;
+
 use bytes::Bytes;
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -39,6 +41,10 @@ pub fn config(
         ready_file,
         heartbeat: Duration::from_millis(50),
         inventory: Duration::from_secs(3600),
+        health: Duration::from_millis(50),
+        disk_fail_after: 2,
+        slow_probe: Duration::from_secs(2),
+        fault_injection: false,
     }
 }
 
@@ -140,4 +146,18 @@ pub fn digest(data: &[u8]) -> String {
 /// Where a chunk's file lives under a disk directory.
 pub fn chunk_file(disk_dir: &Path, chunk: &ChunkId) -> PathBuf {
     disk_dir.join("chunks").join(&chunk.0[..2]).join(&chunk.0)
+}
+
+/// The names of the files in a disk's quarantine directory.
+pub fn quarantined(disk_dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(disk_dir.join("quarantine"))
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
