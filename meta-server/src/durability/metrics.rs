@@ -56,10 +56,7 @@ pub fn render(node: &MetaNode) -> String {
     let d = &node.durability;
     let progress = d.progress(node);
     let complete = d.complete(node);
-    let (ledger, workers) = {
-        let g = d.state(node);
-        (g.ledger.clone(), g.workers.clone())
-    };
+    let (ledger, workers) = d.with(node, |g| (g.ledger.clone(), g.workers.clone()));
     if let Some(l) = &ledger {
         let t = &l.total;
         let by = [("3", t.three), ("2", t.two), ("1", t.one), ("0", t.zero)];

@@ -61,8 +61,14 @@ pub struct Inner {
 const RATE_WINDOW: Duration = Duration::from_secs(60);
 
 impl Durability {
-    /// Locks the state, first resetting it if leadership changed since it was built.
-    pub fn state(&self, node: &MetaNode) -> std::sync::MutexGuard<'_, Inner> {
+    /// Runs `f` on the state, first resetting it if leadership changed since it was built.
+    /// The lock is held only inside `f` (which must not call back into `Durability`), so no
+    /// guard can outlive a statement or cross an await.
+    pub fn with<R>(&self, node: &MetaNode, f: impl FnOnce(&mut Inner) -> R) -> R {
+        f(&mut self.state(node))
+    }
+
+    fn state(&self, node: &MetaNode) -> std::sync::MutexGuard<'_, Inner> {
         let epoch = *lock(&node.leader_since);
         let mut g = lock(&self.inner);
         if g.epoch != epoch {

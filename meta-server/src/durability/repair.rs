@@ -46,8 +46,7 @@ pub async fn run(node: Arc<MetaNode>) {
         let settings = node.reader.worker_settings().unwrap_or_default();
         let concurrency = setting(&settings, "repair.concurrency") as usize;
         let bandwidth = setting(&settings, "repair.bandwidth_mib").max(1) * 1024 * 1024;
-        let next = {
-            let mut g = d.state(&node);
+        let next = d.with(&node, |g| {
             if g.queue.is_empty() {
                 None
             } else if concurrency == 0 || g.inflight.len() >= concurrency {
@@ -59,7 +58,7 @@ pub async fn run(node: Arc<MetaNode>) {
                 }
                 Some(item)
             }
-        };
+        });
         let item = match next {
             None => {
                 d.set_worker_state(&node, NAME, WorkerState::Idle);
@@ -86,10 +85,7 @@ pub async fn run(node: Arc<MetaNode>) {
             }
             Err(e) => {
                 d.worker_error(&node, NAME, format!("chunk {}: {e}", item.chunk));
-                {
-                    let mut g = d.state(&node);
-                    g.failed_copies += 1;
-                }
+                d.with(&node, |g| g.failed_copies += 1);
                 finish(&node, &item.chunk, false);
                 continue;
             }
@@ -122,11 +118,10 @@ async fn wait(node: &MetaNode) {
 /// failure, the periodic sweep retries: no tight loop on a chunk that cannot be placed).
 fn finish(node: &MetaNode, chunk: &ChunkId, ok: bool) {
     let d = &node.durability;
-    let drained = {
-        let mut g = d.state(node);
+    let drained = d.with(node, |g| {
         g.inflight.remove(chunk);
         g.queue.is_empty() && g.inflight.is_empty()
-    };
+    });
     d.repair_wake.notify_one();
     if drained && ok {
         // Prove it: a sweep after the last copy decides whether repair is complete.
@@ -261,7 +256,7 @@ async fn execute(node: &Arc<MetaNode>, transport: &Transport, copy: Copy) {
             });
         }
         Err(e) => {
-            d.state(node).failed_copies += 1;
+            d.with(node, |g| g.failed_copies += 1);
             d.worker_error(node, NAME, format!("chunk {}: {e}", copy.chunk));
         }
     }

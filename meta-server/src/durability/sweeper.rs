@@ -49,8 +49,7 @@ pub async fn sweep_once(node: &Arc<MetaNode>) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     let d = &node.durability;
     let chunks = result.ledger.total.total();
-    {
-        let mut g = d.state(node);
+    d.with(node, |g| {
         g.sweep_started = Some(started);
         g.ledger = Some(result.ledger);
         let inflight = g.inflight.clone();
@@ -59,7 +58,7 @@ pub async fn sweep_once(node: &Arc<MetaNode>) -> Result<(), String> {
             .into_iter()
             .filter(|i| !inflight.contains(&i.chunk))
             .collect();
-    }
+    });
     d.worker(node, NAME, |w| {
         w.items += chunks;
         w.progress = Some(format!("{chunks} chunks in the last sweep"));

@@ -89,10 +89,14 @@ impl Serve<RepairStatus> for MetaNode {
     async fn serve(&self, _req: RepairStatus) -> MetaResult<RepairStatusResponse> {
         self.require_leader()?;
         let d = &self.durability;
+        // One lock at a time: each call below takes the state's lock itself.
+        let ledger = d.with(self, |g| g.ledger.clone());
+        let repair = d.progress(self);
+        let complete = d.complete(self);
         Ok(RepairStatusResponse {
-            ledger: d.state(self).ledger.clone(),
-            repair: d.progress(self),
-            complete: d.complete(self),
+            ledger,
+            repair,
+            complete,
         })
     }
 }
@@ -150,10 +154,8 @@ impl MetaNode {
     fn all_workers(&self) -> MetaResult<ListWorkersResponse> {
         let mut workers: Vec<WorkerStatus> = self
             .durability
-            .state(self)
-            .workers
-            .values()
-            .cloned()
+            .with(self, |g| g.workers.values().cloned().collect::<Vec<_>>())
+            .into_iter()
             .collect();
         {
             let hb = lock(&self.heartbeats);

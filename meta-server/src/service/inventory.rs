@@ -61,9 +61,8 @@ impl Serve<ReportInventory> for MetaNode {
             } else {
                 BTreeSet::new()
             };
-            let mut g = d.state(self);
             let key = (req.chunkserver, disk.disk.clone());
-            let before = g.suspects.remove(&key).unwrap_or_default();
+            let before = d.with(self, |g| g.suspects.remove(&key).unwrap_or_default());
             for c in missing.intersection(&before) {
                 confirmed_missing.push((
                     c.clone(),
@@ -75,7 +74,7 @@ impl Serve<ReportInventory> for MetaNode {
             }
             let still: BTreeSet<ChunkId> = missing.difference(&before).cloned().collect();
             if !still.is_empty() {
-                g.suspects.insert(key, still);
+                d.with(self, |g| g.suspects.insert(key, still));
             }
         }
         for (chunk, replica) in &confirmed_missing {
