@@ -30,11 +30,14 @@ class ReplicaFile:
     size: int
 
 
-def chunk_files(cluster: Cluster) -> dict[str, list[ReplicaFile]]:
-    """Every chunk replica file on every disk: chunk id -> its replica files."""
+def chunk_files(cluster: Cluster, exclude_disks: set[Path] | frozenset[Path] = frozenset()) -> dict[str, list[ReplicaFile]]:
+    """Every chunk replica file on every disk (but `exclude_disks`, e.g. a shut-down
+    filesystem that answers EIO): chunk id -> its replica files."""
     out: dict[str, list[ReplicaFile]] = defaultdict(list)
     for p in cluster.processes("chunkserver"):
         for disk in p.disks:
+            if disk in exclude_disks:
+                continue
             root = disk / "chunks"
             if not root.is_dir():
                 continue
@@ -50,6 +53,78 @@ def chunk_files(cluster: Cluster) -> dict[str, list[ReplicaFile]]:
                         continue  # deleted while we looked
                     out[f.name].append(ReplicaFile(f.name, p.id, disk, f, size))
     return dict(out)
+
+
+def quarantined_files(cluster: Cluster) -> dict[str, list[Path]]:
+    """Replica files set aside as bad (`DISK/quarantine/<chunk>.<unix_ms>`): chunk id -> files."""
+    out: dict[str, list[Path]] = defaultdict(list)
+    for p in cluster.processes("chunkserver"):
+        for disk in p.disks:
+            q = disk / "quarantine"
+            if not q.is_dir():
+                continue
+            for f in q.iterdir():
+                cid = f.name.split(".", 1)[0]
+                if CHUNK_NAME.match(cid):
+                    out[cid].append(f)
+    return dict(out)
+
+
+def map_chunks_to_objects(
+    chunks: dict[str, list[ReplicaFile]], objects: dict[str, bytes], chunk_size: int
+) -> dict[str, tuple[str, int]]:
+    """Which chunk of which object each chunk id holds (matched by each file's tail, as in
+    `map_replicas_to_object`): chunk id -> (key, chunk index). Chunk ids holding none of
+    these objects are left out; asserts every chunk of every object was found."""
+    # Identical chunks (equal short tails of two objects) are told apart by order only:
+    # each chunk id takes one (key, index) of its content not taken yet.
+    by_digest: dict[tuple[int, bytes], list[tuple[str, int]]] = defaultdict(list)
+    for key, data in objects.items():
+        for i, (off, n) in enumerate(chunk_slices(len(data), chunk_size)):
+            by_digest[(n, hashlib.sha256(data[off : off + n]).digest())].append((key, i))
+    # Longest first: a short length could match a longer chunk's last bytes by chance (a
+    # 1-byte tail does one time in 256); a length longer than the chunk takes header bytes.
+    lengths = sorted({n for n, _ in by_digest}, reverse=True)
+    found: dict[str, tuple[str, int]] = {}
+    taken: set[tuple[str, int]] = set()
+    for cid, reps in sorted(chunks.items()):
+        f = reps[0]
+        for n in lengths:
+            if f.size < n:
+                continue
+            with open(f.path, "rb") as fh:
+                fh.seek(f.size - n)
+                tail = fh.read(n)
+            free = [v for v in by_digest.get((n, hashlib.sha256(tail).digest()), []) if v not in taken]
+            if free:
+                found[cid] = free[0]
+                taken.add(free[0])
+                break
+    missing = [v for vs in by_digest.values() for v in vs if v not in taken]
+    assert not missing, f"no chunk file holds these (object, chunk index): {sorted(missing)[:20]}"
+    return found
+
+
+def replica_content_problems(
+    reps: list[ReplicaFile], data: bytes, index: int, chunk_size: int
+) -> list[str]:
+    """Replica files of chunk `index` of `data` whose data area differs from the object's slice."""
+    off, n = chunk_slices(len(data), chunk_size)[index]
+    want = data[off : off + n]
+    bad = []
+    for r in reps:
+        try:
+            with open(r.path, "rb") as fh:
+                fh.seek(0, 2)
+                size = fh.tell()
+                fh.seek(max(0, size - n))
+                got = fh.read(n)
+        except OSError as e:
+            bad.append(f"{r.path}: {e}")
+            continue
+        if got != want:
+            bad.append(f"{r.path} (chunkserver {r.chunkserver}): data area differs from chunk {index} of the object")
+    return bad
 
 
 def new_chunks(before: dict[str, list[ReplicaFile]], after: dict[str, list[ReplicaFile]]) -> dict[str, list[ReplicaFile]]:

@@ -215,7 +215,11 @@ class Cluster:
         for proc_dir in self.data_dir.iterdir():
             if proc_dir.is_dir():
                 for entry in proc_dir.iterdir():
-                    if entry.is_dir() and not entry.is_symlink():
+                    try:
+                        is_dir = entry.is_dir() and not entry.is_symlink()
+                    except OSError:
+                        continue  # e.g. a shut-down filesystem mounted there (EIO)
+                    if is_dir:
                         shutil.rmtree(entry, ignore_errors=True)
 
     def _all_down(self) -> bool:
