@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -169,6 +171,65 @@ def scrub_pass_done(status: dict, epoch: int, cs_ids: set[int]) -> bool:
 
 def scrub_bad_found(status: dict) -> int:
     return sum((cs.get("progress") or {}).get("bad_found", 0) for cs in status["chunkservers"])
+
+
+# ---------------------------------------------------------------- slow disks, metrics
+
+# In a chunkserver's environment, turns on its test-only fault injector
+# (chunkserver/src/fault.rs): a number in `<disk>/DELAY_FILE` makes every chunk read, chunk
+# write, scrub read and health probe on that disk sleep that many milliseconds first.
+FAULT_ENV = {"TRIREME_FAULT_INJECTION": "1"}
+DELAY_FILE = ".trireme-inject-delay-ms"
+
+
+def set_disk_delay(disk: Path, ms: int) -> None:
+    """Makes every I/O on `disk` sleep `ms` first (0 or a missing file: none). Written to a
+    temporary file and renamed, so the chunkserver never reads half a number."""
+    path = Path(disk) / DELAY_FILE
+    if ms <= 0:
+        path.unlink(missing_ok=True)
+        return
+    tmp = path.with_name(DELAY_FILE + ".tmp")
+    tmp.write_text(f"{ms}\n")
+    tmp.rename(path)
+
+
+def clear_disk_delays(c: Cluster) -> None:
+    """Removes every injected delay of the cluster (tests call it before stopping)."""
+    for p in c.processes("chunkserver"):
+        for disk in p.disks:
+            set_disk_delay(disk, 0)
+
+
+def disks_by_path(c: Cluster) -> dict[str, tuple[int, dict]]:
+    """The leader's view of every disk (DiskReport), by real path: (chunkserver id, report)."""
+    out = {}
+    for cs in chunkservers(c):
+        for d in cs.get("disks", []):
+            out[os.path.realpath(d["path"])] = (cs["id"], d)
+    return out
+
+
+def prometheus(url: str, timeout: float = 10.0) -> dict[tuple[str, frozenset], float]:
+    """GETs a Prometheus text page (no signature, no secret): (name, labels) -> value."""
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        text = resp.read().decode()
+    sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$')
+    label = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+    out = {}
+    for line in text.splitlines():
+        m = sample.match(line)
+        if not m or line.startswith("#"):
+            continue
+        labels = frozenset(label.findall(m.group(2) or ""))
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+def metric(page: dict[tuple[str, frozenset], float], name: str, **labels: str) -> float:
+    """The value of `name` with (at least) these labels, summed over the samples that match."""
+    want = set(labels.items())
+    return sum(v for (n, ls), v in page.items() if n == name and want <= ls)
 
 
 # ---------------------------------------------------------------- reading while faults happen

@@ -23,6 +23,8 @@ from procs import (  # noqa: F401 - re-exported for the tests
     BINARIES,
     CliResult,
     HarnessError,
+    StopWaiting,
+    check_running,
     default_bin_dir,
     die_with_parent,
     is_trireme,
@@ -66,6 +68,7 @@ class Cluster:
         chunkserver_timeout_ms: int | None = None,
         heartbeat_ms: int | None = None,
         extra_args: list[str] | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.bin_dir = Path(bin_dir)
         self.base = Path(base)
@@ -80,6 +83,9 @@ class Cluster:
         if heartbeat_ms is not None:
             self.up_args += ["--heartbeat-ms", str(heartbeat_ms)]
         self.up_args += extra_args or []
+        # Extra environment of `trireme up`, which its servers inherit (and of the processes
+        # restarted by hand), e.g. TRIREME_FAULT_INJECTION=1 for the chunkservers.
+        self.env = dict(env or {})
         self.up: subprocess.Popen | None = None
         self.info: dict[str, Any] = {}
         self._spawned: list[subprocess.Popen] = []  # processes restarted by hand
@@ -110,6 +116,7 @@ class Cluster:
         with open(log_path, "wb") as log:
             self.up = subprocess.Popen(
                 args,
+                env=self._env(),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -119,8 +126,7 @@ class Cluster:
         try:
 
             def cluster_file_ready() -> dict | None:
-                if self.up is not None and self.up.poll() is not None:
-                    raise HarnessError(f"`trireme up` exited with {self.up.returncode} before the cluster was ready")
+                self._check_up(log_path)
                 info = self._read_cluster_file()
                 if not info or not info.get("processes"):
                     return None
@@ -134,31 +140,45 @@ class Cluster:
             try:
                 self.info = wait_until(cluster_file_ready, timeout, f"{self.cluster_file} from `trireme up`", 0.1)
             except HarnessError as e:
-                raise HarnessError(f"{e}\n`{' '.join(args)}`\n{self.log_report()}") from None
+                raise type(e)(f"{e}\n`{' '.join(args)}`\n{self.log_report()}") from None
             self._known_pids |= {p.pid for p in self.processes()}
             remaining = max(10.0, timeout - (time.monotonic() - t0))
             try:
-                self.wait_serving(remaining)
+                self.wait_serving(remaining, log_path)
             except HarnessError as e:
-                raise HarnessError(f"{e}\n{self.log_report()}") from None
+                raise type(e)(f"{e}\n{self.log_report()}") from None
         except BaseException:
             self.stop()
             raise
         print(f"[harness] cluster in {self.data_dir} ready in {time.monotonic() - t0:.1f}s at {self.endpoint}")
         return self
 
-    def wait_serving(self, timeout: float) -> None:
-        """Waits until a meta leader lists every chunkserver alive with its disks, and S3 answers."""
+    def wait_serving(self, timeout: float, up_log: Path | None = None) -> None:
+        """Waits until a meta leader lists every chunkserver alive with its disks, and S3
+        answers. With `up_log`, `trireme up` exiting meanwhile fails the wait at once."""
         n_cs = len([p for p in self.processes() if p.role == "chunkserver"])
 
         def all_chunkservers_alive() -> bool:
+            self._check_up(up_log)
             resp = self.meta_call("/v1/meta/list_chunkservers", {})
             alive = [c for c in resp.get("chunkservers", []) if c.get("alive") and c.get("disks")]
             return len(alive) >= n_cs
 
+        def s3_answers() -> bool:
+            self._check_up(up_log)
+            return s3.list_buckets() is not None
+
         wait_until(all_chunkservers_alive, timeout, f"{n_cs} chunkservers alive with disks at the meta leader", 0.2)
         s3 = self.s3(max_attempts=1, read_timeout=10)
-        wait_until(lambda: s3.list_buckets() is not None, timeout, "S3 ListBuckets to answer", 0.2)
+        wait_until(s3_answers, timeout, "S3 ListBuckets to answer", 0.2)
+
+    def _check_up(self, up_log: Path | None) -> None:
+        """Raises `StopWaiting` (exit code, tail of `up_log`) if `trireme up` has exited."""
+        if up_log is not None and self.up is not None:
+            check_running(self.up, "`trireme up`", up_log)
+
+    def _env(self) -> dict[str, str] | None:
+        return {**os.environ, **self.env} if self.env else None
 
     def stop(self) -> None:
         """SIGTERMs everything, then SIGKILLs whatever is still alive after STOP_TIMEOUT."""
@@ -318,6 +338,7 @@ class Cluster:
         with open(log_path, "wb") as log:
             sp = subprocess.Popen(
                 args,
+                env=self._env(),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -328,8 +349,7 @@ class Cluster:
         self._known_pids.add(sp.pid)
 
         def is_ready() -> dict | None:
-            if sp.poll() is not None:
-                raise HarnessError(f"{p.name} exited with {sp.returncode}:\n{tail(log_path)}")
+            check_running(sp, p.name, log_path)
             try:
                 r = json.loads(ready.read_text())
             except (OSError, json.JSONDecodeError):
@@ -338,6 +358,8 @@ class Cluster:
 
         try:
             r = wait_until(is_ready, timeout, f"{p.name} to write {ready}", 0.05)
+        except StopWaiting as e:
+            raise StopWaiting(f"{e}\n`{' '.join(args)}`") from None
         except HarnessError as e:
             raise HarnessError(f"{e}\n`{' '.join(args)}`\n{tail(log_path)}") from None
         self._set_pid(role, id, sp.pid)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,11 @@ BINARIES = ("trireme", "trireme-meta", "trireme-chunkserver", "trireme-gateway")
 
 class HarnessError(AssertionError):
     """A cluster did not do what the harness waited for (reported as a test failure)."""
+
+
+class StopWaiting(HarnessError):
+    """Raised by a polled condition when waiting longer cannot help (the process it waits
+    for has exited, say): `wait_until` passes it on at once instead of polling on."""
 
 
 def default_bin_dir() -> Path:
@@ -33,6 +39,7 @@ def wait_until(cond: Callable[[], Any], timeout: float, what: str, interval: flo
     """Polls `cond` until it returns a truthy value (returned) or `timeout` seconds pass.
 
     Exceptions raised by `cond` count as "not yet"; the last one is in the timeout message.
+    A `StopWaiting` raised by `cond` ends the wait at once and is passed on.
     """
     deadline = time.monotonic() + timeout
     last_exc: BaseException | None = None
@@ -41,6 +48,8 @@ def wait_until(cond: Callable[[], Any], timeout: float, what: str, interval: flo
             value = cond()
             if value:
                 return value
+        except StopWaiting:
+            raise
         except Exception as e:  # noqa: BLE001 - polled condition, reported on timeout
             last_exc = e
         if time.monotonic() >= deadline:
@@ -87,6 +96,15 @@ def die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:
         pass
+
+
+def check_running(proc: subprocess.Popen, what: str, log: Path, lines: int = 30) -> None:
+    """Raises `StopWaiting` with `proc`'s exit code and the tail of its output `log` if it
+    has exited; for polled start-up conditions, so a process that died fails the wait at
+    once rather than after its whole timeout."""
+    rc = proc.poll()
+    if rc is not None:
+        raise StopWaiting(f"{what} exited with code {rc} during start-up; last lines of {log}:\n{tail(log, lines)}")
 
 
 def tail(path: Path, lines: int = 40) -> str:

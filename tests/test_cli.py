@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
 from checks import leader_of, members_of
-from harness import wait_until
+from harness import Cluster, StopWaiting, wait_until
 
 
 def test_cluster_status(shared_cluster):
@@ -89,3 +93,16 @@ def test_wrong_data_dir(shared_cluster, tmp_path):
         err = r.stderr.strip()
         assert err and len(err.splitlines()) == 1, f"expected a one-line error, got:\n{r.stderr}"
         assert "panicked" not in err and r.stdout == "", (r.stdout, r.stderr)
+
+
+def test_up_failure_fails_start_fast(bin_dir, tmp_path):
+    """`trireme up` exiting during start-up fails `Cluster.start` at once, with its exit code
+    and the end of its output, instead of after the whole start timeout."""
+    c = Cluster(bin_dir, tmp_path, extra_args=["--health-ms", "1"])  # below the flag's range
+    t0 = time.monotonic()
+    with pytest.raises(StopWaiting) as failed:
+        c.start(timeout=60)
+    took = time.monotonic() - t0
+    msg = str(failed.value)
+    assert took < 15, f"start took {took:.1f}s to notice that `trireme up` exited"
+    assert "exited with code 2" in msg and "--health-ms" in msg, msg

@@ -8,7 +8,8 @@
   files are quarantined and repair restores 3/3;
 - all three replicas of a chunk corrupted: the object is listed as lost and GET fails with a
   5xx, never with wrong bytes; other objects are unaffected;
-- orphans of a gateway killed mid-PUT and chunks of deleted objects are collected.
+- orphans of a gateway killed mid-PUT and chunks of deleted objects are collected;
+- the ledger, the repair queue and the worker settings survive a meta leader change.
 
 Each prints what it measured (detection times, repair rate, found/injected).
 """
@@ -509,3 +510,57 @@ def test_orphans_and_deleted_chunks_are_collected(fresh_cluster):
     assert not problems, "\n".join(problems)
     figure("durability-orphans", "chunk files left", f"{sum(len(v) for v in files.values())} = 3 x {expected} chunks of the live objects")
     read_all(s3, "orph", keep)
+
+
+# ---------------------------------------------------------------- 5. the ledger survives leader changes
+
+
+def test_ledger_and_repair_survive_a_meta_leader_change(fresh_cluster):
+    """Repair throttled to a crawl, a chunkserver killed, then the meta leader killed: the new
+    leader's first sweep has the same ledger (the facts are Raft state), the throttle setting
+    survived (Raft state), and once it is lifted repair completes to 3/3."""
+    c = durable_cluster(fresh_cluster)
+    s3 = c.s3()
+    s3.create_bucket(Bucket="lead")
+    objects = {f"o{i:02d}": random_bytes(MiB) for i in range(24)}  # 4 chunks each
+    put_many(s3, "lead", objects)
+    n = 24 * 4
+    wait_repair_complete(c, n, 30)
+    set_setting(c, "repair.concurrency", 1, via_cli=True)
+    set_setting(c, "repair.bandwidth_mib", 1, via_cli=True)
+
+    victim = 1
+    c.kill("chunkserver", victim)
+    wait_until(lambda: chunkserver_state(c, victim) == "dead", TIMEOUT_MS / 1000 + 30, "chunkserver dead", 0.05)
+
+    def under() -> dict | None:
+        s = repair_status(c)
+        t = total_counts(s)
+        return s if t is not None and t["under_replicated"] > 0 else None
+
+    before = wait_until(under, 30, "the ledger showing the loss", 0.05)
+    old = c.wait_leader()
+    c.kill("meta", old)
+    t_kill = time.monotonic()
+    new = c.wait_leader(not_=old)
+
+    def new_ledger() -> dict | None:
+        s = repair_status(c)
+        return s if total_counts(s) is not None else None
+
+    after = wait_until(new_ledger, 30, "a ledger on the new leader", 0.05)
+    figure("durability-leader", "meta leader kill -> ledger on the new leader", f"{time.monotonic() - t_kill:.2f}s")
+    ta, tb = total_counts(after), total_counts(before)
+    assert ta["three"] + ta["two"] + ta["one"] + ta["zero"] == n, describe(after)
+    # Still throttled to one 256 KiB copy per 0.25 s: the new leader cannot have caught up yet.
+    assert ta["under_replicated"] > 0, f"before {describe(before)}; after {describe(after)}"
+    settings = c.cli("worker", "list", "--json").json()["settings"]
+    assert settings["repair.bandwidth_mib"] == "1", settings
+
+    set_setting(c, "repair.bandwidth_mib", 500)
+    set_setting(c, "repair.concurrency", 4)
+    t0 = time.monotonic()
+    wait_repair_complete(c, n, 90)
+    figure("durability-leader", "repair after the leader change", f"complete in {time.monotonic() - t0:.1f}s (new leader {new})")
+    read_all(s3, "lead", objects)
+    c.restart("meta", old)
