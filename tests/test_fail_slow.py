@@ -9,9 +9,10 @@ read, chunk write and health probe on that disk sleep that long):
   (`trireme repair status --json`) still counts its replicas as healthy; once the delay is
   gone it is healthy again after a probe and takes new replicas;
 - both disks of one chunkserver made 1.2 s slow (each as slow as its peer, and below
-  `slow_probe_ms`, so neither stays suspect): a read sent there first is hedged to
-  another replica after `read_hedge_ms` (500 ms), so no GET waits for the slow disk (gateway
-  `/metrics` counts the hedges).
+  `slow_probe_ms`, so its own health worker sees nothing wrong): the meta leader, which
+  compares every disk with the other chunkservers' disks, reports both suspect, and GETs of
+  objects with a replica there stay fast. (Hedged reads of a stalled replica, which protect
+  reads before any verdict, are tested in `gateway/tests/durability.rs`.)
 
 Prints the detection and recovery times and the GET latencies.
 """
@@ -251,7 +252,7 @@ def _fail_slow(c: Cluster) -> None:
             break
     assert back, "no new replica landed on the disk after it became healthy again (32 chunks placed)"
 
-    # ------------------------------------------------ a slow chunkserver: reads are hedged
+    # ------------------------------------------------ a slow chunkserver: the leader flags it
     slow_cs = max(
         (p.id for p in c.processes("chunkserver") if p.id != victim_cs),
         key=lambda cs: sum(1 for cid in where if where[cid][0] in single and any(r.chunkserver == cs for r in files[cid])),
@@ -261,27 +262,22 @@ def _fail_slow(c: Cluster) -> None:
     for d in slow_disks:
         set_disk_delay(d, SLOW_MS)
 
-    def settled() -> bool:
-        # Both disks have a slow probe behind them (each is as slow as its peer, so neither is
-        # an outlier: one may be suspect for a probe, while the other's last probe was fast).
-        reports = [leader_disk(c, d) for d in slow_disks]
-        return all(r["state"] == "healthy" and (r["health"].get("probe_latency_us") or 0) >= SLOW_MS * 1000 for r in reports)
+    t_slow = time.monotonic()
 
-    wait_until(settled, 30, f"both disks of chunkserver {slow_cs} slow but healthy", 0.05)
-    hedged_before, wins_before = gateway_counters(c)
+    def flagged() -> bool:
+        reports = [leader_disk(c, d) for d in slow_disks]
+        return all(r["state"] == "suspect" and "other chunkservers" in (r["health"].get("reason") or "") for r in reports)
+
+    wait_until(flagged, 30, f"both disks of chunkserver {slow_cs} suspect at the leader (cluster-wide fail-slow)", 0.05)
+    figure(TEST, f"whole chunkserver {SLOW_MS} ms slow -> both disks suspect (leader's comparison)", ms(time.monotonic() - t_slow))
+    reads_before = sum(chunk_reads(c, slow_cs, leader_disk(c, d)["disk_id"]) for d in slow_disks)
     lat = [timed_get(s3r, k, single[k]) for _ in range(2) for k in keys]
-    hedged_after, wins_after = gateway_counters(c)
-    hedged, wins = hedged_after - hedged_before, wins_after - wins_before
-    slow_gets = [x for x in lat if x >= READ_HEDGE_MS / 1000 * 0.9]
+    reads_after = sum(chunk_reads(c, slow_cs, leader_disk(c, d)["disk_id"]) for d in slow_disks)
     figure(
         TEST,
         f"GET of a 1-chunk object with a replica on a chunkserver whose disks both take {SLOW_MS} ms ({len(lat)} GETs)",
-        f"p50 {ms(pct(lat, 0.5))}, max {ms(max(lat))}; {hedged:.0f} hedged reads after {READ_HEDGE_MS} ms, {wins:.0f} won; "
-        f"GETs over {READ_HEDGE_MS} ms: {len(slow_gets)}",
+        f"p50 {ms(pct(lat, 0.5))}, max {ms(max(lat))}; chunk reads served by the slow chunkserver: {reads_after - reads_before:.0f}",
     )
-    assert wins >= 1, f"no hedged read won in {len(lat)} GETs (hedged {hedged:.0f}): the slow chunkserver was never read first?"
-    assert max(lat) < SLOW_MS / 1000, (
-        f"a GET took {ms(max(lat))}, as long as the slow disk: its read was not hedged after {READ_HEDGE_MS} ms"
-    )
+    assert max(lat) < READ_HEDGE_MS / 1000 + 0.3, f"a GET took {ms(max(lat))}: the slow chunkserver was read first"
     for d in slow_disks:
         set_disk_delay(d, 0)

@@ -6,8 +6,9 @@
 //! - a failed probe (EIO, EROFS, timeout, read-back mismatch, identity gone) makes a healthy
 //!   disk suspect, and `fail_after` failed probes in a row make it failed;
 //! - a failed disk comes back only after `recover_after` good probes in a row;
-//! - otherwise a good probe gives healthy, unless the probe was slower than `slow_probe`, the
-//!   disk's latency is far above its peers', or real traffic saw I/O errors recently: suspect;
+//! - otherwise a good probe gives healthy, unless real traffic saw I/O errors recently, or the
+//!   disk is slow (probe slower than `slow_probe`, or latency far above its peers'): suspect
+//!   after [`SLOW_STREAK`] slow probes in a row, healthy again after as many fast ones;
 //! - a full disk (ENOSPC on the probe) is not a failure: it is reported normally and its
 //!   `free_bytes` keeps placements away.
 
@@ -22,6 +23,9 @@ use trireme_api::meta::{DiskHealth, DiskState};
 pub const RECOVER_AFTER: u32 = 5;
 /// An I/O error on real traffic keeps the disk suspect this long.
 pub const RECENT_IO_ERRORS: Duration = Duration::from_secs(60);
+/// Slow probes in a row that make a disk suspect, and fast ones that clear it: one slow
+/// sample (an fsync behind a burst of writes) is not a fail-slow disk.
+pub const SLOW_STREAK: u32 = 2;
 
 /// What one probe found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,6 +70,11 @@ pub struct HealthTracker {
     pub state: DiskState,
     pub consecutive_failures: u32,
     pub consecutive_ok: u32,
+    /// Slow (or fast) probes in a row, for fail-slow hysteresis.
+    pub consecutive_slow: u32,
+    pub consecutive_fast: u32,
+    /// Suspect because slow (cleared only by a streak of fast probes).
+    pub slow_flagged: bool,
     /// Why the state is not healthy, in words.
     pub reason: Option<String>,
 }
@@ -76,6 +85,9 @@ impl Default for HealthTracker {
             state: DiskState::Healthy,
             consecutive_failures: 0,
             consecutive_ok: 0,
+            consecutive_slow: 0,
+            consecutive_fast: 0,
+            slow_flagged: false,
             reason: None,
         }
     }
@@ -93,6 +105,7 @@ impl HealthTracker {
             ProbeResult::Failed(error) => {
                 self.consecutive_failures = self.consecutive_failures.saturating_add(1);
                 self.consecutive_ok = 0;
+                self.consecutive_fast = 0;
                 let (n, limit) = (self.consecutive_failures, policy.fail_after.max(1));
                 if n >= limit {
                     self.state = DiskState::Failed;
@@ -119,9 +132,34 @@ impl HealthTracker {
                         policy.slow_probe.as_millis()
                     )
                 });
-                self.reason = slow_probe
-                    .or_else(|| signals.slow.clone())
-                    .or_else(|| signals.io_errors.clone());
+                let slow = slow_probe.or_else(|| signals.slow.clone());
+                if slow.is_some() {
+                    self.consecutive_slow = self.consecutive_slow.saturating_add(1);
+                    self.consecutive_fast = 0;
+                } else {
+                    self.consecutive_fast = self.consecutive_fast.saturating_add(1);
+                    self.consecutive_slow = 0;
+                }
+                // Slowness needs a streak either way (no flapping on one sample); I/O errors
+                // on real traffic count at once.
+                let slow_reason = match slow {
+                    Some(r) if self.slow_flagged || self.consecutive_slow >= SLOW_STREAK => {
+                        self.slow_flagged = true;
+                        Some(r)
+                    }
+                    Some(_) => None,
+                    None if self.slow_flagged && self.consecutive_fast < SLOW_STREAK => {
+                        Some(format!(
+                            "slow; recovering: {} of {SLOW_STREAK} fast probes in a row",
+                            self.consecutive_fast
+                        ))
+                    }
+                    None => {
+                        self.slow_flagged = false;
+                        None
+                    }
+                };
+                self.reason = slow_reason.or_else(|| signals.io_errors.clone());
                 self.state = match self.reason {
                     Some(_) => DiskState::Suspect,
                     None => DiskState::Healthy,

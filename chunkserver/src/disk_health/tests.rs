@@ -71,27 +71,39 @@ fn a_full_disk_is_not_a_failure() {
 
 #[test]
 fn slow_probes_and_signals_make_a_disk_suspect() {
+    use DiskState::*;
+    let none = Signals::default();
     let mut t = HealthTracker::default();
     let slow = ProbeResult::Ok(Duration::from_millis(150));
-    assert_eq!(
-        t.observe(&slow, &Signals::default(), &POLICY),
-        DiskState::Suspect
-    );
+    // One slow probe is jitter; two in a row are a fail-slow disk.
+    assert_eq!(t.observe(&slow, &none, &POLICY), Healthy);
+    assert_eq!(t.observe(&slow, &none, &POLICY), Suspect);
     assert!(t.reason.as_deref().is_some_and(|r| r.contains("150 ms")));
-    assert_eq!(
-        t.observe(&ok(), &Signals::default(), &POLICY),
-        DiskState::Healthy
-    );
+    // And it takes two fast probes in a row to clear it.
+    assert_eq!(t.observe(&ok(), &none, &POLICY), Suspect);
+    assert!(t.reason.as_deref().is_some_and(|r| r.contains("recovering")));
+    assert_eq!(t.observe(&slow, &none, &POLICY), Suspect);
+    assert_eq!(t.observe(&ok(), &none, &POLICY), Suspect);
+    assert_eq!(t.observe(&ok(), &none, &POLICY), Healthy);
+    // Alternating slow and fast probes never flap a healthy disk.
+    for _ in 0..5 {
+        assert_eq!(t.observe(&slow, &none, &POLICY), Healthy);
+        assert_eq!(t.observe(&ok(), &none, &POLICY), Healthy);
+    }
     let fail_slow = Signals {
         slow: Some("read p99 far above peers".into()),
         io_errors: None,
     };
-    assert_eq!(t.observe(&ok(), &fail_slow, &POLICY), DiskState::Suspect);
+    assert_eq!(t.observe(&ok(), &fail_slow, &POLICY), Healthy);
+    assert_eq!(t.observe(&ok(), &fail_slow, &POLICY), Suspect);
+    assert_eq!(t.reason.as_deref(), Some("read p99 far above peers"));
+    // I/O errors on real traffic count at once.
+    let mut t = HealthTracker::default();
     let erroring = Signals {
         slow: None,
         io_errors: Some("EIO".into()),
     };
-    assert_eq!(t.observe(&ok(), &erroring, &POLICY), DiskState::Suspect);
+    assert_eq!(t.observe(&ok(), &erroring, &POLICY), Suspect);
     assert_eq!(t.reason.as_deref(), Some("EIO"));
     // Signals never make a disk failed, and do not count as failed probes.
     assert_eq!(t.consecutive_failures, 0);

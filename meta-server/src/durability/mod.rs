@@ -2,6 +2,7 @@
 //! at its wanted number of healthy replicas.
 //!
 //! - [`view`]: which replicas are healthy, from replicated state only.
+//! - [`failslow`]: a disk far slower than the other chunkservers' disks is suspect.
 //! - [`ledger`]: the sweep counting healthy replicas per chunk, chunkserver and disk.
 //! - [`sweeper`]: the "ledger" worker running sweeps (periodically and on state changes).
 //! - [`liveness`]: the "liveness" worker committing `Dead` for silent chunkservers.
@@ -12,6 +13,7 @@
 //! All of it is leader soft state, rebuilt by a new leader's first sweep: the facts it
 //! derives from (chunk locations, chunkserver and disk states) are Raft state.
 
+pub mod failslow;
 pub mod ledger;
 pub mod liveness;
 pub mod metrics;
@@ -56,6 +58,8 @@ pub struct Inner {
     pub workers: BTreeMap<&'static str, WorkerStatus>,
     /// Per disk, chunks the last inventory lacked: missing if the next one lacks them too.
     pub suspects: HashMap<(ChunkserverId, DiskId), BTreeSet<ChunkId>>,
+    /// Fail-slow streaks per disk (`failslow`).
+    pub slow_disks: HashMap<(ChunkserverId, DiskId), failslow::Streak>,
 }
 
 const RATE_WINDOW: Duration = Duration::from_secs(60);

@@ -3,6 +3,7 @@
 
 use super::placement::{place, Candidate};
 use super::Serve;
+use crate::durability::failslow;
 use crate::error::MetaResult;
 use crate::node::{lock, HeartbeatState, MetaNode};
 use crate::types::{ChunkserverRecord, Command, DiskRecord};
@@ -20,8 +21,22 @@ const MAX_ALLOCATE: u32 = 1024;
 impl Serve<Heartbeat> for MetaNode {
     async fn serve(&self, req: Heartbeat) -> MetaResult<HeartbeatResponse> {
         self.require_leader()?;
-        // A heartbeat proves the chunkserver up; its disks' states are as it reports them.
-        // Any change of either is a Raft command: it drives the ledger and repair.
+        // A disk far slower than the other chunkservers' is suspect (fail-slow).
+        let mut req = req;
+        let peers: Vec<u64> = lock(&self.heartbeats)
+            .iter()
+            .filter(|(id, s)| **id != req.chunkserver && self.is_alive(s.last_seen))
+            .flat_map(|(_, s)| s.disks.iter())
+            .filter(|d| d.state.holds_healthy_replicas())
+            .filter_map(|d| d.health.probe_latency_us)
+            .collect();
+        let median = failslow::median(peers);
+        self.durability.with(self, |g| {
+            failslow::judge(&mut g.slow_disks, req.chunkserver, &mut req.disks, median)
+        });
+        // A heartbeat proves the chunkserver up; its disks' states are as it reports them
+        // (or suspect, as above). A change of either is a Raft command: it drives the ledger
+        // and repair.
         let record = ChunkserverRecord {
             id: req.chunkserver,
             addr: req.addr.clone(),
