@@ -110,6 +110,7 @@ _MODULE_ORDER = [
     "test_awscli.py",
     "test_placement.py",
     "test_cli.py",
+    "test_admin_auth.py",
     # ... then the destructive tests, each on its own cluster.
     "test_chunkserver_kill.py",
     "test_corruption.py",

@@ -60,10 +60,10 @@ def test_bucket_commands(shared_cluster, s3):
     assert "cli-bucket" in c.cli("bucket", "list").check().stdout
     dup = c.cli("bucket", "create", "cli-bucket")
     assert dup.returncode == 1, f"creating an existing bucket: exit {dup.returncode}, {dup.stderr}"
-    c.cli("bucket", "delete", "cli-bucket").check()
+    c.cli("bucket", "delete", "cli-bucket", "--yes").check()
     names = [b["name"] for b in c.cli("bucket", "list", "--json").json()["buckets"]]
     assert "cli-bucket" not in names
-    gone = c.cli("bucket", "delete", "cli-bucket")
+    gone = c.cli("bucket", "delete", "cli-bucket", "--yes")
     assert gone.returncode == 1, f"deleting a missing bucket: exit {gone.returncode}, {gone.stderr}"
     assert "NoSuchBucket" in gone.stderr, gone.stderr
 

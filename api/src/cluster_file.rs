@@ -11,7 +11,8 @@ pub const CLUSTER_FILE_VERSION: u32 = 1;
 pub struct ClusterFile {
     pub version: u32,
     pub cluster_id: String,
-    /// Internal cluster secret (admin credential for the CLI).
+    /// Internal cluster secret: the servers' credential. The CLI does not use it for admin
+    /// commands (it sends an operator token, see [`crate::admin`]).
     pub secret: String,
     /// S3 endpoint URL, e.g. `http://127.0.0.1:9000`.
     pub endpoint: String,
@@ -21,6 +22,13 @@ pub struct ClusterFile {
     /// Meta-server RPC addresses.
     pub meta: Vec<String>,
     pub processes: Vec<ProcessInfo>,
+    /// Operator token with the `admin` role, created with the cluster: the CLI's default
+    /// credential. Absent in files written before operator tokens existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_token: Option<String>,
+    /// Operator token with the `reader` role (status and listings only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reader_token: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ pub enum ErrorCode {
     NotLeader,
     /// The service cannot answer now (no quorum, shutting down, overloaded). Retry later.
     Unavailable,
-    /// Missing or wrong cluster secret.
+    /// Missing or wrong credentials: cluster secret, or an unknown or revoked operator token.
     Unauthorized,
     /// The request came from another cluster.
     WrongCluster,
@@ -48,6 +48,9 @@ pub enum ErrorCode {
     /// The disk is full, read-only or failed.
     DiskUnavailable,
     Internal,
+    /// Valid credentials without the permission the request needs (a reader token on an
+    /// admin RPC, an operator token on a server-only RPC).
+    Forbidden,
 }
 
 impl ErrorCode {
@@ -64,6 +67,7 @@ impl ErrorCode {
         match self {
             ErrorCode::NotLeader | ErrorCode::Unavailable | ErrorCode::InsufficientCapacity => 503,
             ErrorCode::Unauthorized | ErrorCode::WrongCluster => 401,
+            ErrorCode::Forbidden => 403,
             ErrorCode::InvalidArgument
             | ErrorCode::DigestMismatch
             | ErrorCode::InvalidPart

@@ -10,7 +10,7 @@ pub type NodeId = u64;
 pub type ChunkserverId = u64;
 
 /// A disk's identity, written in the disk's identity file when it is formatted.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct DiskId(pub String);
 

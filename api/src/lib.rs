@@ -11,15 +11,21 @@
 //! - [`error`]: [`error::ApiError`], the one error shape on the wire, with retryable vs fatal codes.
 //! - [`rpc`]: the [`rpc::Rpc`] trait tying a request type to its path and response type.
 //! - [`durability`]: the durability ledger, repair, scrub control and background workers.
+//! - [`inspect`]: operators' inspection: `object explain`, `chunkserver show`, `disk show`.
 //! - [`inventory`]: chunk inventories and garbage collection (HDFS-style block reports).
 //! - [`meta`]: metadata RPCs (cluster, buckets, objects, keys, placement, chunkservers).
+//! - [`membership`]: meta membership RPCs (members, add a learner, promote, remove, transfer
+//!   leadership).
 //! - [`multipart`]: multipart upload RPCs.
+//! - [`ops`]: disk drain, the removal gate and what-if plans.
 //! - [`object`]: the object record committed through Raft.
 //! - [`chunk`]: the chunkserver data RPC (headers, query parameters, responses).
 //! - [`config`]: the TOML config files of each server.
 //! - [`cluster_file`]: `cluster.json`, the description of a running local cluster.
 //! - [`auth`]: the header names carrying the cluster secret and identity.
+//! - [`admin`]: operator tokens (admin/reader roles), their RPCs, and the admin audit log.
 
+pub mod admin;
 pub mod auth;
 pub mod chunk;
 pub mod cluster_file;
@@ -27,10 +33,13 @@ pub mod config;
 pub mod durability;
 pub mod error;
 pub mod ids;
+pub mod inspect;
 pub mod inventory;
+pub mod membership;
 pub mod meta;
 pub mod multipart;
 pub mod object;
+pub mod ops;
 pub mod rpc;
 
 pub use error::{ApiError, ErrorCode};

@@ -29,6 +29,14 @@ pub struct GlobalArgs {
     /// Print JSON (field names as in the trireme-api structs) instead of tables.
     #[arg(long, global = true, display_order = 102)]
     pub json: bool,
+    /// Operator token to authenticate with [default: $TRIREME_TOKEN, else the admin token of
+    /// the cluster file, else its reader token].
+    #[arg(long, global = true, value_name = "TOKEN", display_order = 103)]
+    pub token: Option<String>,
+    /// Why you are doing this: recorded with every admin action in the audit log
+    /// (`trireme audit`).
+    #[arg(long, global = true, value_name = "TEXT", display_order = 104)]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,6 +67,20 @@ pub enum Command {
     /// Scrub: every chunkserver re-reads and verifies its chunks at a throttled rate.
     #[command(subcommand)]
     Scrub(ScrubCommand),
+    /// What-if plans: what an operation would take, before doing it.
+    #[command(subcommand)]
+    Plan(PlanCommand),
+    /// Objects: where each chunk of an object is, and how healthy its replicas are.
+    #[command(subcommand)]
+    Object(ObjectCommand),
+    /// The meta-server Raft group: members, adding and removing nodes, the leader.
+    #[command(subcommand)]
+    Meta(MetaCommand),
+    /// Operator tokens (admin or reader) for the CLI and scripts.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// The audit log: every admin action with who, when, what, why and the result.
+    Audit(AuditArgs),
 }
 
 /// Flags of `trireme up`. They shape a new cluster; a restart reuses the stored configs and
@@ -105,20 +127,105 @@ pub struct UpArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ClusterCommand {
-    /// Meta members, leader, chunkservers, disks and capacity.
-    Status,
+    /// Meta members, leader, chunkservers, disks, capacity, the durability ledger, repair,
+    /// scrub, and warnings in plain words.
+    #[command(
+        after_help = "Exit codes: 0 the status was printed (whatever it says), 1 a part \
+                      of it could not be fetched, 2 bad usage or the cluster is unreachable. \
+                      With --check: 0 healthy (no warning), 1 there are warnings (listed), 2 \
+                      the status could not be made."
+    )]
+    Status {
+        /// Exit 1 when there is any warning (for scripts and monitoring).
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ChunkserverCommand {
     /// One row per chunkserver.
     List,
+    /// One chunkserver: states, disks with their health, scrub, workers, and what is at risk
+    /// if it failed now (chunks by healthy replicas, objects that would lose data).
+    Show {
+        /// The chunkserver id.
+        id: u64,
+        /// List at most N objects that would lose data (0..=10000).
+        #[arg(long, value_name = "N", default_value_t = 20,
+              value_parser = clap::value_parser!(u32).range(0..=10_000))]
+        limit: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum DiskCommand {
     /// One row per disk.
     List,
+    /// Stop new replicas on a disk and copy its chunks elsewhere (placement rules). The drain
+    /// is kept by the cluster: leave and re-attach with `disk swap status ID --watch`.
+    Drain {
+        /// Disk id (see `trireme disk list`).
+        id: String,
+        /// Why (kept in the logs).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Follow the progress until the disk is safe to remove.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Cancel a drain: the disk takes new replicas again.
+    Undrain {
+        id: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Take a disk out of service so it can be pulled. Refused, naming the objects at risk,
+    /// while any chunk on it lacks its wanted healthy replicas elsewhere.
+    Remove {
+        id: String,
+        /// For a disk that is already dead: allow chunks to drop below their wanted replicas
+        /// (never to lose their last one).
+        #[arg(long)]
+        force: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// The disk-swap flow.
+    #[command(subcommand)]
+    Swap(SwapCommand),
+    /// One disk: states, health (errors, latency percentiles, probes, last scrub), capacity,
+    /// chunk count, and what is at risk if it failed now.
+    Show {
+        /// The disk: its id, CHUNKSERVER/INDEX (INDEX from 0, in the chunkserver's configured
+        /// order: disk-0, disk-1, ... for `trireme up`), or its path.
+        disk: String,
+        /// List at most N objects that would lose data (0..=10000).
+        #[arg(long, value_name = "N", default_value_t = 20,
+              value_parser = clap::value_parser!(u32).range(0..=10_000))]
+        limit: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SwapCommand {
+    /// Where a drain stands: chunks, bytes, rate, ETA, and whether the disk is safe to pull.
+    Status {
+        id: String,
+        /// Re-print every 2 s until the disk is safe to remove.
+        #[arg(long)]
+        watch: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlanCommand {
+    /// What removing a disk would take: copies, room elsewhere, placement, time at the current
+    /// repair throttle. Changes nothing.
+    DiskRemove { id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,7 +240,12 @@ pub enum BucketCommand {
     /// List buckets with their owner and grants.
     List,
     /// Delete an empty bucket.
-    Delete { name: String },
+    Delete {
+        name: String,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
     /// Grant an access key permissions on a bucket (added to any it has).
     Allow {
         bucket: String,
@@ -252,6 +364,95 @@ pub enum ScrubCommand {
     Resume,
     /// Scrub progress of every chunkserver.
     Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ObjectCommand {
+    /// Size, ETag, checksums, and each chunk in order with its replicas: chunkserver, disk,
+    /// whether each counts as healthy, and when the disk was last scrubbed.
+    #[command(
+        after_help = "Exit codes: 0 explained, 1 the object does not exist or the \
+                      request failed, 2 bad usage or the cluster is unreachable. With --check: \
+                      0 every chunk has its wanted healthy replicas, 1 some chunk has fewer \
+                      (explained above), 2 the object could not be explained."
+    )]
+    Explain {
+        /// s3://BUCKET/KEY (or BUCKET/KEY).
+        object: String,
+        /// Exit 1 when a chunk has fewer healthy replicas than it should.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MetaCommand {
+    /// Voters, learners, the leader and term, and each member's matched log index and lag.
+    Members,
+    /// Add a meta-server: first as a learner; once it has caught up, as a voter.
+    #[command(
+        after_help = "Without --local, start the new meta-server yourself first (an empty data \
+                      directory, this cluster's id and secret) and name its id and address. \
+                      Run again on a learner to promote it."
+    )]
+    Add {
+        /// The new node's Raft id [with --local: the next free id].
+        id: Option<u64>,
+        /// Its RPC address, HOST:PORT [with --local: the port it binds].
+        addr: Option<String>,
+        /// Create and start a new meta-server process in the data directory of a cluster run
+        /// by `trireme up`, then add it.
+        #[arg(long)]
+        local: bool,
+        /// Leave it a learner (it receives the log but does not vote).
+        #[arg(long)]
+        learner_only: bool,
+        /// How long it may take to catch up before promotion, in seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 300,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        timeout: u64,
+    },
+    /// Remove a member; if it is the leader, leadership moves to another voter first.
+    /// Refused when it would leave no voter or no reachable majority.
+    Remove {
+        id: u64,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Make another voter the leader (writes pause for about one election timeout).
+    TransferLeader { id: u64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an operator token and print it (shown only once).
+    Create {
+        /// admin (every command) or reader (status and listings only).
+        #[arg(long, value_name = "ROLE")]
+        role: trireme_api::admin::Role,
+        /// A unique name: the audit log's "who".
+        #[arg(long, value_name = "NAME")]
+        name: String,
+    },
+    /// List operator tokens (names, roles, ids; never the tokens).
+    List,
+    /// Revoke a token: requests carrying it are refused from then on.
+    Revoke {
+        name: String,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+/// Flags of `trireme audit`.
+#[derive(Debug, Clone, Args)]
+pub struct AuditArgs {
+    /// Show the N most recent entries (1..=10000).
+    #[arg(long, value_name = "N", default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub limit: u32,
 }
 
 /// Parses a byte count: a plain number or one with a K/M/G (x1024) suffix, optionally
@@ -506,5 +707,56 @@ mod tests {
         assert!(parse_size("0").is_err());
         assert!(parse_size("12XB").is_err());
         assert!(parse_size("MiB").is_err());
+    }
+
+    #[test]
+    fn token_audit_reason_and_yes() {
+        let c = parse(&["token", "create", "--role", "reader", "--name", "ro"]).expect("parses");
+        assert!(matches!(
+            c.command,
+            Command::Token(TokenCommand::Create { role: trireme_api::admin::Role::Reader, ref name }) if name == "ro"
+        ));
+        assert_eq!(
+            parse(&["token", "create", "--role", "root", "--name", "x"])
+                .expect_err("bad role")
+                .exit_code(),
+            2
+        );
+        let c = parse(&["token", "revoke", "ro", "-y"]).expect("parses");
+        assert!(matches!(
+            c.command,
+            Command::Token(TokenCommand::Revoke { yes: true, .. })
+        ));
+        let c = parse(&["audit", "--limit", "5", "--json"]).expect("parses");
+        assert!(matches!(c.command, Command::Audit(AuditArgs { limit: 5 })));
+        assert!(c.global.json);
+        let c = parse(&["audit"]).expect("parses");
+        assert!(matches!(c.command, Command::Audit(AuditArgs { limit: 50 })));
+        let c = parse(&[
+            "bucket",
+            "delete",
+            "b",
+            "--yes",
+            "--reason",
+            "old project",
+            "--token",
+            "trt_x",
+        ])
+        .expect("parses");
+        assert!(matches!(
+            c.command,
+            Command::Bucket(BucketCommand::Delete { yes: true, .. })
+        ));
+        assert_eq!(c.global.reason.as_deref(), Some("old project"));
+        assert_eq!(c.global.token.as_deref(), Some("trt_x"));
+        let c =
+            parse(&["--reason", "r", "worker", "set", "repair.concurrency", "4"]).expect("parses");
+        assert_eq!(c.global.reason.as_deref(), Some("r"));
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 }

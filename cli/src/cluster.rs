@@ -3,18 +3,25 @@
 //! The cluster file (`cluster.json`, [`trireme_api::cluster_file::ClusterFile`]) is looked up
 //! in this order: `--data-dir DIR` (DIR/cluster.json), `--config FILE`, the environment
 //! variable `TRIREME_DATA_DIR`, and finally `./trireme-data/cluster.json`.
+//!
+//! Admin commands authenticate with an operator token, never with the cluster secret:
+//! `--token`, else `$TRIREME_TOKEN`, else the cluster file's `admin_token`, else its
+//! `reader_token`. `--reason` travels with every request and is recorded with admin actions.
 
 use crate::cli::GlobalArgs;
 use crate::error::CliError;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use trireme_api::admin::MAX_REASON_LEN;
 use trireme_api::cluster_file::{ClusterFile, CLUSTER_FILE_NAME, CLUSTER_FILE_VERSION};
 use trireme_api::config::ClusterSettings;
 use trireme_client::{MetaClient, Transport};
 
 /// Environment variable naming a data directory, used when no flag names the cluster.
 pub const DATA_DIR_ENV: &str = "TRIREME_DATA_DIR";
+/// Environment variable holding an operator token, used when `--token` is not given.
+pub const TOKEN_ENV: &str = "TRIREME_TOKEN";
 /// The data directory used when nothing else names one.
 pub const DEFAULT_DATA_DIR: &str = "./trireme-data";
 /// How long one admin call may keep retrying (leader changes, unreachable members).
@@ -107,7 +114,12 @@ pub fn load(path: &Path, source: Source) -> Result<ClusterFile, CliError> {
 pub struct Cluster {
     pub path: PathBuf,
     pub file: ClusterFile,
+    /// Authenticated with the operator token, with the admin call deadline.
     pub client: MetaClient,
+    /// The operator token the client sends.
+    pub token: String,
+    /// `--reason`, sent with every request.
+    pub reason: Option<String>,
 }
 
 impl Cluster {
@@ -120,22 +132,73 @@ impl Cluster {
             env.as_deref(),
         );
         let file = load(&path, source)?;
-        let client = meta_client(&file);
-        Ok(Cluster { path, file, client })
+        let env_token = std::env::var(TOKEN_ENV).ok();
+        let token = operator_token(global.token.as_deref(), env_token.as_deref(), &file)
+            .ok_or_else(|| {
+                CliError::Usage(format!(
+                    "no operator token: pass --token or set ${TOKEN_ENV} ({} holds none; \
+                     `trireme up` adds them to a local cluster's file)",
+                    path.display()
+                ))
+            })?;
+        let reason = check_reason(global.reason.as_deref())?;
+        let client = operator_client(&file, &token, reason.clone(), CALL_DEADLINE);
+        Ok(Cluster {
+            path,
+            file,
+            client,
+            token,
+            reason,
+        })
+    }
+
+    /// Another client with the same credentials and another deadline (long operations).
+    pub fn client_with_deadline(&self, deadline: Duration) -> MetaClient {
+        operator_client(&self.file, &self.token, self.reason.clone(), deadline)
     }
 }
 
-/// A meta client for the cluster described by `file`, with the admin call deadline.
-pub fn meta_client(file: &ClusterFile) -> MetaClient {
+/// The operator token to use: `--token`, `$TRIREME_TOKEN`, the file's admin token, its
+/// reader token (empty values count as absent).
+pub fn operator_token(flag: Option<&str>, env: Option<&str>, file: &ClusterFile) -> Option<String> {
+    [
+        flag,
+        env,
+        file.admin_token.as_deref(),
+        file.reader_token.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(str::trim)
+    .find(|t| !t.is_empty())
+    .map(str::to_string)
+}
+
+fn check_reason(reason: Option<&str>) -> Result<Option<String>, CliError> {
+    match reason.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) if r.len() > MAX_REASON_LEN => Err(CliError::Usage(format!(
+            "--reason is longer than {MAX_REASON_LEN} bytes"
+        ))),
+        r => Ok(r.map(str::to_string)),
+    }
+}
+
+/// A meta client for the cluster described by `file`, authenticated as an operator (the
+/// cluster secret is not sent).
+pub fn operator_client(
+    file: &ClusterFile,
+    token: &str,
+    reason: Option<String>,
+    deadline: Duration,
+) -> MetaClient {
     let settings = ClusterSettings {
         cluster_id: file.cluster_id.clone(),
-        secret: file.secret.clone(),
+        secret: String::new(),
     };
-    MetaClient::new(
-        Transport::new(settings, CALL_DEADLINE),
-        file.meta.clone(),
-        CALL_DEADLINE,
-    )
+    let transport = Transport::new(settings, deadline)
+        .with_operator_token(token.to_string())
+        .with_reason(reason);
+    MetaClient::new(transport, file.meta.clone(), deadline)
 }
 
 #[cfg(test)]
@@ -190,7 +253,36 @@ mod tests {
             secret_key: "SK".into(),
             meta: vec!["127.0.0.1:1".into()],
             processes: vec![],
+            admin_token: None,
+            reader_token: None,
         }
+    }
+
+    #[test]
+    fn token_precedence_flag_env_admin_reader() {
+        let mut f = sample();
+        assert_eq!(operator_token(None, None, &f), None);
+        f.reader_token = Some("R".into());
+        assert_eq!(operator_token(None, None, &f).as_deref(), Some("R"));
+        f.admin_token = Some("A".into());
+        assert_eq!(operator_token(None, None, &f).as_deref(), Some("A"));
+        assert_eq!(operator_token(None, Some("E"), &f).as_deref(), Some("E"));
+        assert_eq!(operator_token(None, Some(""), &f).as_deref(), Some("A"));
+        assert_eq!(
+            operator_token(Some("F"), Some("E"), &f).as_deref(),
+            Some("F")
+        );
+    }
+
+    #[test]
+    fn reasons_are_trimmed_and_bounded() {
+        assert_eq!(check_reason(Some("  ")).expect("ok"), None);
+        assert_eq!(
+            check_reason(Some(" disk 3 ")).expect("ok").as_deref(),
+            Some("disk 3")
+        );
+        let long = "x".repeat(MAX_REASON_LEN + 1);
+        assert_eq!(check_reason(Some(&long)).expect_err("long").exit_code(), 2);
     }
 
     #[test]

@@ -12,6 +12,10 @@ pub enum CliError {
     /// The cluster could not be reached or refused our credentials (exit code 2).
     #[error("{0}")]
     Unreachable(String),
+    /// Our credentials lack the permission the command needs, e.g. a reader token on an
+    /// admin command (exit code 2: the command cannot run with these credentials).
+    #[error("{0}")]
+    Denied(String),
     /// The operation itself failed (exit code 1).
     #[error("{0}")]
     Failed(String),
@@ -26,7 +30,10 @@ pub enum CliError {
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Usage(_) | CliError::Unreachable(_) | CliError::CheckFailed(_) => 2,
+            CliError::Usage(_)
+            | CliError::Unreachable(_)
+            | CliError::Denied(_)
+            | CliError::CheckFailed(_) => 2,
             CliError::Failed(_) | CliError::Problem(_) => 1,
         }
     }
@@ -62,6 +69,10 @@ impl CliError {
                 }
                 ErrorCode::Unauthorized | ErrorCode::WrongCluster => {
                     CliError::Unreachable(format!("the cluster refused our credentials: {msg}"))
+                }
+                // "permission denied: needs an admin token; ..." as the server words it.
+                ErrorCode::Forbidden => {
+                    CliError::Denied(one_line(&format!("{context}: {}", api.message)))
                 }
                 _ => CliError::Failed(msg),
             },
@@ -107,6 +118,21 @@ mod tests {
         assert_eq!(e.exit_code(), 2);
         assert_eq!(e.prefix(), "trireme: error: ");
         assert_eq!(CliError::Usage("x".into()).in_check().exit_code(), 2);
+    }
+
+    #[test]
+    fn forbidden_is_one_line_permission_denied_exit_2() {
+        let f = ClientError::Api(ApiError::new(
+            ErrorCode::Forbidden,
+            "permission denied: needs an admin token; token \"ro\" is a reader token",
+        ));
+        let e = CliError::from_client("delete bucket b", f);
+        assert_eq!(e.exit_code(), 2);
+        assert_eq!(
+            e.to_string(),
+            "delete bucket b: permission denied: needs an admin token; token \"ro\" is a reader token"
+        );
+        assert_eq!(e.in_check().exit_code(), 2);
     }
 
     #[test]

@@ -86,22 +86,23 @@ fn keys_create_import_list_delete() {
         "--write",
         "--json",
     ]);
-    let no = c.run_with_input(&["key", "delete", "AKIMPORTED"], "n\n");
-    let (code, err) = failure(&no);
-    assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("Will delete access key AKIMPORTED"), "{err}");
-    assert!(
-        err.contains("owns 1 bucket(s)") && err.contains("kept"),
-        "{err}"
-    );
-    assert!(err.contains("grants are removed from: shared"), "{err}");
-    assert!(err.contains("not deleted"), "{err}");
-    assert!(keys(&c).contains(&"AKIMPORTED".to_string()));
-    let eof = c.run(&["key", "delete", "AKIMPORTED"]);
-    assert_eq!(eof.status.code(), Some(1));
-    assert!(keys(&c).contains(&"AKIMPORTED".to_string()));
+    // Without --yes and without a terminal: the plan, then a one-line refusal (exit 2);
+    // even a piped "y" does not confirm.
+    for input in ["n\n", "y\n", ""] {
+        let no = c.run_with_input(&["key", "delete", "AKIMPORTED"], input);
+        let (code, err) = failure(&no);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.contains("Will delete access key AKIMPORTED"), "{err}");
+        assert!(
+            err.contains("owns 1 bucket(s)") && err.contains("kept"),
+            "{err}"
+        );
+        assert!(err.contains("grants are removed from: shared"), "{err}");
+        one_line_error(&no, 2, "delete access key AKIMPORTED: refused: standard input is not a terminal to confirm on; pass --yes");
+        assert!(keys(&c).contains(&"AKIMPORTED".to_string()));
+    }
 
-    let yes = c.run_with_input(&["key", "delete", "AKIMPORTED"], "y\n");
+    let yes = c.run(&["key", "delete", "AKIMPORTED", "--yes"]);
     assert!(yes.status.success(), "{:?}", failure(&yes));
     assert_eq!(
         String::from_utf8_lossy(&yes.stdout),

@@ -123,6 +123,7 @@ fn trireme(data_dir: &Path, args: &[&str]) -> Output {
         .arg(data_dir)
         .args(args)
         .env_remove("TRIREME_DATA_DIR")
+        .env_remove("TRIREME_TOKEN")
         .output()
         .expect("run trireme")
 }
@@ -187,6 +188,32 @@ fn up_admin_stop_and_restart() {
         up.seen.iter().any(|l| l.contains(&first.secret_key)),
         "banner shows the secret key"
     );
+    // Operator tokens: one admin, one reader, in cluster.json, and the banner says where.
+    let (admin, reader) = (
+        first.admin_token.clone().expect("admin token"),
+        first.reader_token.clone().expect("reader token"),
+    );
+    assert!(admin.starts_with("trt_") && reader.starts_with("trt_") && admin != reader);
+    assert!(
+        up.seen
+            .iter()
+            .any(|l| l.contains("admin_token and reader_token in")),
+        "banner names the tokens: {:?}",
+        up.seen
+    );
+    let tokens = json_ok(&data, &["token", "list", "--json"]);
+    let roles: Vec<(&str, &str)> = tokens["tokens"]
+        .as_array()
+        .expect("tokens")
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap_or(""),
+                t["role"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(roles, [("admin", "admin"), ("reader", "reader")]);
     let cs: Vec<_> = first
         .processes
         .iter()
@@ -253,21 +280,24 @@ fn up_admin_stop_and_restart() {
         table.starts_with("NAME") && table.contains("full-one  AKOTHER"),
         "{table}"
     );
-    let full = trireme(&data, &["bucket", "delete", "full-one"]);
+    let full = trireme(&data, &["bucket", "delete", "full-one", "--yes"]);
     assert_eq!(full.status.code(), Some(1));
     let err = String::from_utf8_lossy(&full.stderr).to_string();
+    // The plan first, then the error on one line.
+    assert!(err.starts_with("Will delete bucket full-one"), "{err}");
+    let last = err.trim_end().lines().last().unwrap_or_default();
     assert!(
-        err.contains("BucketNotEmpty") && err.trim_end().lines().count() == 1,
+        last.starts_with("trireme: error: ") && last.contains("BucketNotEmpty"),
         "{err}"
     );
     assert_eq!(
-        trireme(&data, &["bucket", "delete", "photos"])
+        trireme(&data, &["bucket", "delete", "photos", "--yes"])
             .status
             .code(),
         Some(0)
     );
     assert_eq!(
-        trireme(&data, &["bucket", "delete", "photos"])
+        trireme(&data, &["bucket", "delete", "photos", "--yes"])
             .status
             .code(),
         Some(1)
@@ -300,6 +330,8 @@ fn up_admin_stop_and_restart() {
     let second = read_cluster(&data);
     assert_eq!(second.access_key, first.access_key);
     assert_eq!(second.secret, first.secret);
+    assert_eq!(second.admin_token, first.admin_token);
+    assert_eq!(second.reader_token, first.reader_token);
     assert_eq!(second.endpoint, first.endpoint);
     assert_eq!(second.meta, first.meta);
     for (a, b) in first.processes.iter().zip(&second.processes) {

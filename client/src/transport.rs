@@ -1,8 +1,10 @@
-//! The shared HTTP transport: one connection pool, TCP_NODELAY, the cluster secret on every
-//! request, and typed JSON calls.
+//! The shared HTTP transport: one connection pool, TCP_NODELAY, the credentials on every
+//! request (the cluster secret for servers, an operator token for the CLI), and typed JSON
+//! calls.
 
 use crate::error::ClientError;
 use std::time::Duration;
+use trireme_api::admin::{encode_reason, REASON_HEADER, TOKEN_HEADER};
 use trireme_api::auth::{CLUSTER_HEADER, SECRET_HEADER};
 use trireme_api::config::ClusterSettings;
 use trireme_api::{ApiError, ErrorCode, Rpc};
@@ -12,6 +14,10 @@ use trireme_api::{ApiError, ErrorCode, Rpc};
 pub struct Transport {
     http: reqwest::Client,
     settings: ClusterSettings,
+    /// An operator token sent instead of the cluster secret.
+    token: Option<String>,
+    /// The operator's reason, sent with every request (recorded with admin actions).
+    reason: Option<String>,
 }
 
 impl Transport {
@@ -24,7 +30,25 @@ impl Transport {
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
-        Transport { http, settings }
+        Transport {
+            http,
+            settings,
+            token: None,
+            reason: None,
+        }
+    }
+
+    /// The same transport authenticating as an operator with `token` (see
+    /// [`trireme_api::admin`]) instead of the cluster secret, which it no longer sends.
+    pub fn with_operator_token(mut self, token: String) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    /// The same transport sending `reason` (the audit log's "why") with every request.
+    pub fn with_reason(mut self, reason: Option<String>) -> Self {
+        self.reason = reason;
+        self
     }
 
     pub fn settings(&self) -> &ClusterSettings {
@@ -38,10 +62,18 @@ impl Transport {
         addr: &str,
         path: &str,
     ) -> reqwest::RequestBuilder {
-        self.http
+        let req = self
+            .http
             .request(method, format!("http://{addr}{path}"))
-            .header(SECRET_HEADER, &self.settings.secret)
-            .header(CLUSTER_HEADER, &self.settings.cluster_id)
+            .header(CLUSTER_HEADER, &self.settings.cluster_id);
+        let req = match &self.token {
+            Some(token) => req.header(TOKEN_HEADER, token),
+            None => req.header(SECRET_HEADER, &self.settings.secret),
+        };
+        match &self.reason {
+            Some(reason) => req.header(REASON_HEADER, encode_reason(reason)),
+            None => req,
+        }
     }
 
     /// Sends one typed request to one address; no retries.

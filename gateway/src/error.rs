@@ -139,6 +139,7 @@ pub fn from_code(code: ErrorCode, msg: String) -> S3Error {
         | ErrorCode::NotInitialized
         | ErrorCode::DiskUnavailable => S3ErrorCode::ServiceUnavailable,
         ErrorCode::Unauthorized
+        | ErrorCode::Forbidden
         | ErrorCode::WrongCluster
         | ErrorCode::AccessKeyExists
         | ErrorCode::AlreadyInitialized

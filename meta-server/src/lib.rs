@@ -10,20 +10,30 @@
 //! # Layout
 //! - `types.rs`: Raft type config, [`types::Command`] (persisted in the log) and its result.
 //! - `store/`: RocksDB storage: `log.rs` (Raft log), `sm.rs` (state machine), `apply.rs`
-//!   (applying a command; `apply_multipart.rs`, `apply_durability.rs`), `chunks.rs` (the chunk
+//!   (applying a command; `apply_multipart.rs`, `apply_durability.rs`, `apply_admin.rs`:
+//!   operator tokens and the audit log, with their reads), `chunks.rs` (the chunk
 //!   and location indexes, reference counting), `read.rs` (queries, listing), `snapshot.rs`,
 //!   `keys.rs`, `records.rs`.
 //! - `durability/`: the leader's durability engine: health view, ledger sweep, liveness and
 //!   repair workers, `/metrics`.
 //! - `network.rs`: Raft RPC client over HTTP.
-//! - `http/`: the axum router: authentication, Raft RPC endpoints, typed metadata RPCs.
+//! - `http/`: the axum router: `auth.rs` (the cluster secret or an operator token),
+//!   `access.rs` (the one classification of every RPC: server-only, read, admin), Raft RPC
+//!   endpoints, typed metadata RPCs (`typed.rs`).
 //! - `service/`: one file per RPC family (cluster, buckets, objects, keys, chunkservers and
-//!   placement); [`node::MetaNode`] ties Raft, storage and soft state together.
+//!   placement; `inspect.rs` and `inspect_risk.rs`: object explain, chunkserver and disk show
+//!   with what is at risk if they failed; `admin.rs`: operator tokens and `trireme audit`;
+//!   `audit.rs`: recording admin actions in the audit log; `membership.rs` and
+//!   `membership_view.rs`: meta members, add a learner, promote, remove, with the quorum
+//!   checks; `transfer.rs`: leadership transfer); [`node::MetaNode`] ties Raft, storage and
+//!   soft state together.
+//! - `gate.rs`: holds writes and linearizable reads during a leadership transfer.
 //! - `config.rs`, `error.rs`, `server.rs` (`run`).
 
 pub mod config;
 pub mod durability;
 pub mod error;
+pub mod gate;
 pub mod http;
 pub mod network;
 pub mod node;

@@ -34,6 +34,8 @@ pub struct MetaNode {
     pub leader_since: Mutex<Option<Instant>>,
     /// The durability engine's leader soft state (ledger, repair queue, workers).
     pub durability: crate::durability::Durability,
+    /// Holds writes during a leadership transfer; serialises membership changes.
+    pub gate: crate::gate::WriteGate,
 }
 
 pub fn now_ms() -> u64 {
@@ -57,12 +59,17 @@ impl MetaNode {
             heartbeats: Mutex::new(HashMap::new()),
             leader_since: Mutex::new(None),
             durability: Default::default(),
+            gate: Default::default(),
         }
     }
 
     /// Proposes a command and waits until it is committed and applied. A command the state
-    /// machine refused comes back as its [`ApiError`].
+    /// machine refused comes back as its [`ApiError`]. Within an audited request, the first
+    /// command is proposed with the request's audit entry (`service/audit.rs`).
     pub async fn write(&self, cmd: Command) -> MetaResult<CommandResult> {
+        // The first command of an audited admin request carries its audit entry.
+        let cmd = crate::service::audit::attach(cmd);
+        let _in_flight = self.gate.enter().await?;
         let resp = self.raft.client_write(cmd).await?;
         match resp.data {
             CommandResult::Refused(e) => Err(MetaError::Api(e)),
@@ -72,6 +79,7 @@ impl MetaNode {
 
     /// Makes the following state machine read linearizable (ReadIndex through a quorum).
     pub async fn linearizable(&self) -> MetaResult<()> {
+        let _in_flight = self.gate.enter().await?;
         self.raft.ensure_linearizable().await?;
         Ok(())
     }

@@ -13,6 +13,7 @@ use trireme_api::meta::{
 };
 use trireme_api::multipart::{PartRecord, UploadInfo, UploadMetadata};
 use trireme_api::object::{ObjectRecord, Replica};
+use trireme_api::ops::DiskAdminState;
 use trireme_api::ApiError;
 
 openraft::declare_raft_types!(
@@ -142,6 +143,43 @@ pub enum Command {
     SetScrubControl {
         control: ScrubControl,
     },
+    /// `trireme disk drain|undrain`: the operator's intent for a disk.
+    SetDiskAdmin {
+        chunkserver: ChunkserverId,
+        disk: DiskId,
+        admin: DiskAdminState,
+        at_ms: u64,
+    },
+    /// `trireme disk remove`: drops every replica on the disk and marks it removed. Refused
+    /// if a chunk would lose its last healthy replica, or (without `force`) drop below its
+    /// wanted count.
+    RemoveDisk {
+        chunkserver: ChunkserverId,
+        disk: DiskId,
+        force: bool,
+        at_ms: u64,
+    },
+    /// An admin action by an operator and its audit entry, applied atomically: `command` is
+    /// applied as usual and `audit` is recorded under this entry's log index with the result
+    /// (refused commands are recorded too). See `store/apply_admin.rs`.
+    Audited {
+        audit: trireme_api::admin::AuditEntry,
+        command: Box<Command>,
+    },
+    /// An audit entry for an admin action that wrote no command of its own (a read of
+    /// secrets, a refusal before any write, a membership change).
+    RecordAudit {
+        audit: trireme_api::admin::AuditEntry,
+    },
+    /// `trireme token create`: only the token's SHA-256 (hex) is replicated.
+    CreateToken {
+        hash: String,
+        token: trireme_api::admin::TokenInfo,
+    },
+    /// `trireme token revoke`. Refused for the last admin token.
+    RevokeToken {
+        name: String,
+    },
 }
 
 /// The result of applying one command.
@@ -182,6 +220,12 @@ pub struct DiskRecord {
     /// As the chunkserver last reported it; a change is a Raft command (it drives repair).
     #[serde(default = "healthy")]
     pub state: DiskState,
+    /// The operator's intent (drain, removed); only `SetDiskAdmin`/`RemoveDisk` change it.
+    #[serde(default)]
+    pub admin: DiskAdminState,
+    /// When `admin` last changed (unix ms).
+    #[serde(default)]
+    pub admin_since_ms: Option<u64>,
 }
 
 fn healthy() -> DiskState {

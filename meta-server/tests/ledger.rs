@@ -35,6 +35,8 @@ fn chunkserver(id: u64, disk: DiskState) -> Command {
                 disk_id: DiskId(format!("d{id}")),
                 path: String::new(),
                 state: disk,
+                admin: Default::default(),
+                admin_since_ms: None,
             }],
             state: ChunkserverState::Up,
         },

@@ -81,7 +81,10 @@ fn slow_probes_and_signals_make_a_disk_suspect() {
     assert!(t.reason.as_deref().is_some_and(|r| r.contains("150 ms")));
     // And it takes two fast probes in a row to clear it.
     assert_eq!(t.observe(&ok(), &none, &POLICY), Suspect);
-    assert!(t.reason.as_deref().is_some_and(|r| r.contains("recovering")));
+    assert!(t
+        .reason
+        .as_deref()
+        .is_some_and(|r| r.contains("recovering")));
     assert_eq!(t.observe(&slow, &none, &POLICY), Suspect);
     assert_eq!(t.observe(&ok(), &none, &POLICY), Suspect);
     assert_eq!(t.observe(&ok(), &none, &POLICY), Healthy);

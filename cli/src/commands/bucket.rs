@@ -1,13 +1,15 @@
 //! `trireme bucket create|list|delete` (`allow|deny` are in [`super::grant`]).
 
 use crate::cluster::Cluster;
+use crate::confirm::confirm;
 use crate::error::CliError;
 use crate::output::{emit, format_utc_ms, print_json};
 use crate::table::Table;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use trireme_api::meta::{
-    CreateBucket, DeleteBucket, ListBuckets, ListBucketsResponse, Permissions,
+    BucketInfo, CreateBucket, DeleteBucket, GetBucket, ListBuckets, ListBucketsResponse,
+    Permissions,
 };
 
 pub async fn create(
@@ -53,19 +55,44 @@ struct Deleted<'a> {
     deleted: &'a str,
 }
 
-pub async fn delete(cluster: &Cluster, name: &str, json: bool) -> Result<(), CliError> {
-    let req = DeleteBucket {
-        name: name.to_string(),
-    };
+/// Shows what deleting the bucket does, asks (unless `yes`), then deletes it.
+pub async fn delete(cluster: &Cluster, name: &str, yes: bool, json: bool) -> Result<(), CliError> {
+    let action = format!("delete bucket {name}");
+    let info = cluster
+        .client
+        .call(&GetBucket {
+            name: name.to_string(),
+        })
+        .await
+        .map_err(|e| CliError::from_client(&action, e))?;
+    confirm(&render_delete_plan(&info), &action, yes)?;
     cluster
         .client
-        .call(&req)
+        .call(&DeleteBucket {
+            name: name.to_string(),
+        })
         .await
-        .map_err(|e| CliError::from_client(&format!("delete bucket {name}"), e))?;
+        .map_err(|e| CliError::from_client(&action, e))?;
     if json {
         return print_json(&Deleted { deleted: name });
     }
     emit(&format!("deleted bucket {name}\n"))
+}
+
+/// What `bucket delete` is about to do.
+pub fn render_delete_plan(info: &BucketInfo) -> String {
+    let mut out = format!(
+        "Will delete bucket {} (owner {}, created {} UTC) and abort its multipart uploads in \
+         progress.\nOnly an empty bucket is deleted: one that holds objects is refused.\n",
+        info.name,
+        info.owner,
+        format_utc_ms(info.created_ms)
+    );
+    let grants = grants_cell(&info.grants);
+    if grants != "-" {
+        out.push_str(&format!("Its grants go with it: {grants}\n"));
+    }
+    out
 }
 
 /// The bucket table, sorted by name. GRANTS lists `KEY:flags` (r read, w write, o owner).
@@ -153,5 +180,17 @@ alpha  AK2    AK3:rw AK4:o  2023-11-14 22:13:20
 zeta   AK1    -             1970-01-01 00:00:00
 ";
         assert_eq!(render(&resp), expected);
+        let plan = render_delete_plan(&resp.buckets[1]);
+        assert!(
+            plan.starts_with(
+                "Will delete bucket alpha (owner AK2, created 2023-11-14 22:13:20 UTC)"
+            ),
+            "{plan}"
+        );
+        assert!(
+            plan.contains("Its grants go with it: AK3:rw AK4:o\n"),
+            "{plan}"
+        );
+        assert!(!render_delete_plan(&resp.buckets[0]).contains("grants"));
     }
 }

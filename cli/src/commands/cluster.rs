@@ -1,17 +1,26 @@
-//! `trireme cluster status`: every meta member asked individually (so the down ones show),
-//! the leader's view of the Raft group, and a summary of chunkservers, disks and capacity.
+//! `trireme cluster status [--check]`: every meta member asked individually (so the down ones
+//! show), the leader's view of the Raft group, a summary of chunkservers, disks and capacity,
+//! the durability ledger, repair and scrub ([`super::health`]), and warnings in plain words.
+//! Exit codes: 0 printed, 1 a part could not be fetched; with `--check` 0 no warning, 1
+//! warnings, 2 the status could not be made (2 also for usage errors and an unreachable
+//! cluster).
 
+use super::health::{self, DurabilitySummary, Facts, ScrubSummary, Warning};
 use crate::cluster::Cluster;
 use crate::error::{one_line, CliError};
-use crate::output::{disk_state_name, emit, human_bytes, opt, print_json};
+use crate::output::{disk_state_name, emit, human_bytes, now_ms, opt, print_json};
 use crate::table::Table;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use trireme_api::durability::{ListLost, ListWorkers, RepairStatus, ScrubStatus};
 use trireme_api::ids::NodeId;
 use trireme_api::meta::{
     ClusterStatus, ClusterStatusResponse, ListChunkservers, ListChunkserversResponse,
 };
 use trireme_client::Transport;
+
+/// Lost objects counted by `cluster status` at most (`trireme repair lost` lists them all).
+const LOST_LIMIT: u32 = 1000;
 
 /// What one member answered to `ClusterStatus`, or why it did not.
 pub type Probe = (String, Result<ClusterStatusResponse, String>);
@@ -30,6 +39,14 @@ pub struct StatusReport {
     /// Why the chunkserver summary is missing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chunkservers_error: Option<String>,
+    /// The durability ledger's totals and repair progress.
+    pub durability: Option<DurabilitySummary>,
+    pub scrub: Option<ScrubSummary>,
+    /// Problems in plain words (empty: healthy).
+    pub warnings: Vec<Warning>,
+    /// Parts of the status that could not be fetched, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -61,7 +78,7 @@ pub struct ChunkserverSummary {
     pub free_bytes: u64,
 }
 
-pub async fn status(cluster: &Cluster, json: bool) -> Result<(), CliError> {
+pub async fn status(cluster: &Cluster, json: bool, check: bool) -> Result<(), CliError> {
     let transport = cluster.client.transport();
     let mut probes = probe(transport, &cluster.file.meta).await;
     // Members the leader knows of that the cluster file does not list.
@@ -86,21 +103,82 @@ pub async fn status(cluster: &Cluster, json: bool) -> Result<(), CliError> {
             addrs.join(", ")
         )));
     };
-    match cluster.client.call(&ListChunkservers {}).await {
-        Ok(resp) => report.chunkservers = Some(summarize(&resp)),
-        Err(e) => report.chunkservers_error = Some(one_line(&e.to_string())),
+    let c = &cluster.client;
+    let (listed, repair, scrub, workers) = tokio::join!(
+        c.call(&ListChunkservers {}),
+        c.call(&RepairStatus {}),
+        c.call(&ScrubStatus {}),
+        c.call(&ListWorkers {}),
+    );
+    let why = |what: &str, e: trireme_client::ClientError| one_line(&format!("{what}: {e}"));
+    let listed = listed.map_err(|e| report.chunkservers_error = Some(one_line(&e.to_string())));
+    let repair = repair.map_err(|e| report.errors.push(why("repair status", e)));
+    let scrub = scrub.map_err(|e| report.errors.push(why("scrub status", e)));
+    let settings = workers
+        .map(|w| w.settings)
+        .map_err(|e| report.errors.push(why("worker settings", e)));
+    let zero = repair
+        .as_ref()
+        .ok()
+        .and_then(|r| r.ledger.as_ref())
+        .map_or(0, |l| l.total.zero);
+    let lost = match zero {
+        0 => None,
+        _ => c.call(&ListLost { limit: LOST_LIMIT }).await.ok(),
+    };
+    if let Ok(l) = &listed {
+        report.chunkservers = Some(summarize(l));
     }
+    report.durability = repair
+        .as_ref()
+        .ok()
+        .map(|r| DurabilitySummary::new(r, lost.as_ref()));
+    report.scrub = scrub.as_ref().ok().map(ScrubSummary::new);
+    report.warnings = health::warnings(&Facts {
+        leader: report.leader,
+        last_log_index: report.last_log_index,
+        members: &report.members,
+        chunkservers: listed.as_ref().ok(),
+        repair: repair.as_ref().ok(),
+        settings: settings.as_ref().ok(),
+        lost: lost.as_ref(),
+        scrub: scrub.as_ref().ok(),
+    });
+    let verdict = repair.as_ref().ok().map(super::repair::verdict);
+    let in_check = |e: CliError| if check { e.in_check() } else { e };
     if json {
-        print_json(&report)?;
+        print_json(&report).map_err(in_check)?;
     } else {
-        emit(&render(&report))?;
+        emit(&render_all(&report, verdict.as_deref(), now_ms())).map_err(in_check)?;
     }
-    match &report.chunkservers_error {
-        Some(e) => Err(CliError::Failed(format!(
-            "the leader did not list chunkservers: {e}"
+    if let Some(e) = &report.chunkservers_error {
+        let e = format!("the leader did not list chunkservers: {e}");
+        return Err(in_check(CliError::Failed(e)));
+    }
+    if let Some(e) = report.errors.first() {
+        return Err(in_check(CliError::Failed(format!(
+            "incomplete status: {e}"
+        ))));
+    }
+    match report.warnings.len() {
+        n if check && n > 0 => Err(CliError::Problem(format!(
+            "the cluster has {}: {}",
+            crate::output::count(n as u64, "warning"),
+            if json {
+                "listed in the JSON above"
+            } else {
+                "listed above"
+            }
         ))),
-        None => Ok(()),
+        _ => Ok(()),
     }
+}
+
+/// [`render`] followed by the durability, repair and scrub lines and the warnings.
+pub fn render_all(r: &StatusReport, verdict: Option<&str>, now: u64) -> String {
+    let mut out = render(r);
+    out.push_str(&health::render(r, verdict, now));
+    out
 }
 
 /// Asks each address for its `ClusterStatus`, concurrently; answers in input order.
@@ -186,6 +264,10 @@ pub fn build(cluster_id: &str, probes: &[Probe]) -> Option<StatusReport> {
         members,
         chunkservers: None,
         chunkservers_error: None,
+        durability: None,
+        scrub: None,
+        warnings: Vec::new(),
+        errors: Vec::new(),
     })
 }
 
@@ -283,7 +365,7 @@ pub fn render(r: &StatusReport) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::commands::chunkserver::tests::sample;
     use trireme_api::meta::MemberInfo;
@@ -349,6 +431,15 @@ disks         3 total: 1 draining, 1 failed, 1 healthy
 capacity      30.0 GiB total, 24.0 GiB free, 3.0 GiB in chunks
 ";
         assert_eq!(render(&r), expected);
+    }
+
+    /// A report from a one-member cluster that answered.
+    pub(crate) fn report() -> StatusReport {
+        let probes: Vec<Probe> = vec![(
+            "127.0.0.1:7001".into(),
+            Ok(answer(1, Some(1), vec![member(1, Some(12))])),
+        )];
+        build("cid", &probes).expect("report")
     }
 
     #[test]

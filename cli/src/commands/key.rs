@@ -5,7 +5,7 @@ use crate::error::CliError;
 use crate::output::{emit, format_utc_ms, print_json};
 use crate::table::Table;
 use serde::Serialize;
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 use trireme_api::meta::{
     AccessKeyInfo, BucketInfo, CreateAccessKey, DeleteAccessKey, GetAccessKey, ListAccessKeys,
     ListAccessKeysResponse, ListBuckets, Permissions, SetBucketGrant,
@@ -127,12 +127,7 @@ pub async fn delete(
         .map_err(|e| CliError::from_client(&context, e))?
         .buckets;
     let plan = render_plan(&info, &buckets, access_key == cluster.file.access_key);
-    eprint!("{plan}");
-    if !yes && !confirm("Delete it? [y/N] ")? {
-        return Err(CliError::Failed(
-            "not deleted: no confirmation (answer y, or pass --yes)".to_string(),
-        ));
-    }
+    crate::confirm::confirm(&plan, &context, yes)?;
     // Revoke its grants first: once the key is gone they could no longer be removed, and a
     // key imported later under the same id would inherit them.
     for b in buckets.iter().filter(|b| b.grants.contains_key(access_key)) {
@@ -160,21 +155,6 @@ pub async fn delete(
         });
     }
     emit(&format!("deleted access key {access_key}\n"))
-}
-
-/// Asks on stderr and reads one answer from stdin; only `y`/`yes` confirm (EOF does not).
-fn confirm(question: &str) -> Result<bool, CliError> {
-    let mut err = std::io::stderr().lock();
-    let _ = err
-        .write_all(question.as_bytes())
-        .and_then(|()| err.flush());
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| CliError::Failed(format!("cannot read the answer: {e}")))?;
-    let answer = line.trim().to_ascii_lowercase();
-    Ok(answer == "y" || answer == "yes")
 }
 
 /// What `key delete` is about to do: the key, the buckets it owns (they stay) and the grants

@@ -1,19 +1,27 @@
 //! The admin commands, one file per family, and the dispatcher from parsed arguments.
 
+pub mod audit;
 pub mod bucket;
 pub mod chunkserver;
 pub mod cluster;
 pub mod disk;
+pub mod drain;
+pub mod explain;
 pub mod grant;
+pub mod health;
 pub mod key;
 pub mod lost;
+pub mod meta;
+pub mod meta_add;
 pub mod repair;
 pub mod scrub;
+pub mod show;
+pub mod token;
 pub mod worker;
 
 use crate::cli::{
     BucketCommand, ChunkserverCommand, Cli, ClusterCommand, Command, DiskCommand, KeyCommand,
-    RepairCommand, ScrubCommand, WorkerCommand,
+    ObjectCommand, PlanCommand, RepairCommand, ScrubCommand, SwapCommand, WorkerCommand,
 };
 use crate::cluster::{up_data_dir, Cluster, DATA_DIR_ENV};
 use crate::error::CliError;
@@ -36,15 +44,35 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     let json = global.json;
     match cli.command {
         Command::Up(_) => Ok(()),
-        Command::Cluster(ClusterCommand::Status) => cluster::status(&cluster, json).await,
+        Command::Cluster(ClusterCommand::Status { check }) => {
+            cluster::status(&cluster, json, check).await
+        }
         Command::Chunkserver(ChunkserverCommand::List) => chunkserver::list(&cluster, json).await,
         Command::Disk(DiskCommand::List) => disk::list(&cluster, json).await,
+        Command::Disk(DiskCommand::Drain { id, reason, watch }) => {
+            drain::drain(&cluster, &id, false, reason, watch, json).await
+        }
+        Command::Disk(DiskCommand::Undrain { id, reason }) => {
+            drain::drain(&cluster, &id, true, reason, false, json).await
+        }
+        Command::Disk(DiskCommand::Remove {
+            id,
+            force,
+            yes,
+            reason,
+        }) => drain::remove(&cluster, &id, force, yes, reason, json).await,
+        Command::Disk(DiskCommand::Swap(SwapCommand::Status { id, watch })) => {
+            drain::swap_status(&cluster, &id, watch, json).await
+        }
+        Command::Plan(PlanCommand::DiskRemove { id }) => {
+            drain::plan_remove(&cluster, &id, json).await
+        }
         Command::Bucket(BucketCommand::Create { name, owner }) => {
             bucket::create(&cluster, &name, owner.as_deref(), json).await
         }
         Command::Bucket(BucketCommand::List) => bucket::list(&cluster, json).await,
-        Command::Bucket(BucketCommand::Delete { name }) => {
-            bucket::delete(&cluster, &name, json).await
+        Command::Bucket(BucketCommand::Delete { name, yes }) => {
+            bucket::delete(&cluster, &name, yes, json).await
         }
         Command::Bucket(BucketCommand::Allow { bucket, grant }) => {
             grant::allow(&cluster, &bucket, &grant, json).await
@@ -95,5 +123,23 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             scrub::control(&cluster, ScrubAction::Resume, json).await
         }
         Command::Scrub(ScrubCommand::Status) => scrub::status(&cluster, json).await,
+        Command::Object(ObjectCommand::Explain { object, check }) => {
+            explain::explain(&cluster, &object, json, check).await
+        }
+        Command::Chunkserver(ChunkserverCommand::Show { id, limit }) => {
+            show::chunkserver(&cluster, id, limit, json).await
+        }
+        Command::Disk(DiskCommand::Show { disk, limit }) => {
+            show::disk(&cluster, &disk, limit, json).await
+        }
+        Command::Meta(command) => meta::run(&cluster, command, json).await,
+        Command::Token(crate::cli::TokenCommand::Create { role, name }) => {
+            token::create(&cluster, role, &name, json).await
+        }
+        Command::Token(crate::cli::TokenCommand::List) => token::list(&cluster, json).await,
+        Command::Token(crate::cli::TokenCommand::Revoke { name, yes }) => {
+            token::revoke(&cluster, &name, yes, json).await
+        }
+        Command::Audit(args) => audit::list(&cluster, args.limit, json).await,
     }
 }

@@ -1,6 +1,7 @@
 //! The first start of a new cluster in an empty data directory: generate the cluster id and
 //! secret, write every config, start the meta-servers and form the Raft group, start the
-//! chunkservers and the gateway, create the admin access key, write `cluster.json`.
+//! chunkservers and the gateway, create the admin access key and the operator tokens, write
+//! `cluster.json`.
 
 use crate::up::configs::{self, new_cluster_settings, ProcessSpec, Role, Settings};
 use crate::up::process::Supervisor;
@@ -77,7 +78,7 @@ pub async fn first_start(sup: &mut Supervisor, dir: &Path, s: &Settings) -> Resu
         .ok_or_else(|| anyhow!("CreateAccessKey returned no secret key"))?;
 
     let all: Vec<&Started> = metas.iter().chain(&chunkservers).chain(&gateways).collect();
-    let file = cluster_file(
+    let mut file = cluster_file(
         &cluster,
         &meta_addrs,
         &gateways,
@@ -85,6 +86,11 @@ pub async fn first_start(sup: &mut Supervisor, dir: &Path, s: &Settings) -> Resu
         secret_key,
         &all,
     );
+    super::tokens::create(&cluster, &meta_addrs, &mut file).await?;
+    if let Some(reader) = &file.reader_token {
+        super::tokens::wait_known(&cluster.cluster_id, &meta_addrs, reader, STARTUP_TIMEOUT)
+            .await?;
+    }
     write_cluster_file(&dir.join(CLUSTER_FILE_NAME), &file)?;
     Ok(file)
 }
@@ -125,6 +131,8 @@ fn cluster_file(
         secret_key,
         meta: meta.to_vec(),
         processes: all.iter().map(|p| p.info()).collect(),
+        admin_token: None,
+        reader_token: None,
     }
 }
 

@@ -7,8 +7,10 @@
 
 pub mod configs;
 pub mod init;
+pub mod local_meta;
 pub mod process;
 pub mod restart;
+pub mod tokens;
 pub mod wait;
 
 use crate::cli::UpArgs;
@@ -60,8 +62,12 @@ pub async fn run(args: &UpArgs, dir: &Path) -> Result<(), CliError> {
     };
     // Keep supervising even if nobody reads stdout any more.
     let _ = crate::output::emit(&banner(&file, &dir));
-    watch(&mut sup, &mut signals).await;
+    let path = dir.join(CLUSTER_FILE_NAME);
+    watch(&mut sup, &mut signals, &path).await;
+    // Meta-servers added by `trireme meta add --local` are not our children; stop them too.
+    let others = local_meta::signal_unsupervised(&path, &sup.pids());
     sup.shutdown(STOP_GRACE).await;
+    local_meta::reap_unsupervised(&others, STOP_GRACE).await;
     eprintln!("stopped");
     Ok(())
 }
@@ -111,15 +117,20 @@ async fn start(
     init::first_start(sup, dir, settings).await
 }
 
-/// Warns about children that exit, until SIGINT/SIGTERM.
-async fn watch(sup: &mut Supervisor, signals: &mut Signals) {
+/// Warns about children that exit, until SIGINT/SIGTERM. One that `cluster.json` no longer
+/// lists was removed from the cluster (`trireme meta remove`) and stopped on purpose.
+async fn watch(sup: &mut Supervisor, signals: &mut Signals, cluster_path: &Path) {
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
         tokio::select! {
             _ = signals.recv() => return,
             _ = tick.tick() => {
-                for warning in sup.check_exits() {
-                    eprintln!("{warning}");
+                for (role, id, warning) in sup.check_exits() {
+                    if local_meta::listed(cluster_path, role, id) {
+                        eprintln!("{warning}");
+                    } else {
+                        eprintln!("{}-{id} stopped: it was removed from the cluster", role.name());
+                    }
                 }
             }
         }
@@ -193,7 +204,10 @@ pub fn banner(f: &ClusterFile, dir: &Path) -> String {
          \x20 aws --endpoint-url {ep} s3 mb s3://demo\n\
          \x20 aws --endpoint-url {ep} s3 cp ./some-file s3://demo/\n\
          \x20 aws --endpoint-url {ep} s3 ls s3://demo\n\n\
-         Admin: trireme --data-dir {dir} cluster status\n\n\
+         Operator tokens (admin, reader): admin_token and reader_token in {dir}/cluster.json\n\
+         \x20 (the CLI uses the admin token; another with --token or $TRIREME_TOKEN)\n\n\
+         Admin: trireme --data-dir {dir} cluster status\n\
+         Audit: trireme --data-dir {dir} audit\n\n\
          Ctrl-C to stop.\n",
         region = f.region,
         ak = f.access_key,
@@ -218,6 +232,8 @@ mod tests {
             secret_key: "SKY".into(),
             meta: vec![],
             processes: vec![],
+            admin_token: Some("trt_a".into()),
+            reader_token: Some("trt_r".into()),
         };
         let b = banner(&f, Path::new("/data"));
         assert!(b.contains("  S3 endpoint   http://127.0.0.1:9000\n"), "{b}");
@@ -230,6 +246,11 @@ mod tests {
             "{b}"
         );
         assert!(b.contains("trireme --data-dir /data cluster status"), "{b}");
+        assert!(
+            b.contains("admin_token and reader_token in /data/cluster.json"),
+            "{b}"
+        );
+        assert!(b.contains("trireme --data-dir /data audit"), "{b}");
         assert!(b.ends_with("Ctrl-C to stop.\n"), "{b}");
     }
 }

@@ -212,21 +212,27 @@ impl Supervisor {
         }
     }
 
-    /// Children that exited since the last check, as one-line warnings.
-    pub fn check_exits(&mut self) -> Vec<String> {
+    /// Children that exited since the last check: role, id and a one-line warning.
+    pub fn check_exits(&mut self) -> Vec<(Role, u64, String)> {
         let mut out = Vec::new();
         for run in self.children.iter_mut().filter(|r| r.exited.is_none()) {
             if let Ok(Some(status)) = run.child.try_wait() {
                 run.exited = Some(status);
-                out.push(format!(
+                let warning = format!(
                     "warning: {} (pid {}) exited unexpectedly ({status}); log: {}",
                     run.spec.label(),
                     run.pid,
                     run.spec.log.display()
-                ));
+                );
+                out.push((run.spec.role, run.spec.id, warning));
             }
         }
         out
+    }
+
+    /// The pids of every child started.
+    pub fn pids(&self) -> Vec<u32> {
+        self.children.iter().map(|r| r.pid).collect()
     }
 
     /// SIGTERM to every running child, up to `grace` for them to exit, then SIGKILL.

@@ -1,5 +1,6 @@
 //! Starting an existing cluster again from its `cluster.json`: the same configs (hence the
-//! same ports and disks), no Raft initialisation and no new keys; only the pids change.
+//! same ports and disks), no Raft initialisation and no new keys; only the pids change. A
+//! `cluster.json` written before operator tokens existed gets them now.
 
 use crate::up::configs::{ProcessSpec, Role};
 use crate::up::init::{META_DEADLINE, RPC_TIMEOUT};
@@ -79,6 +80,21 @@ pub async fn restart(sup: &mut Supervisor, dir: &Path, path: &Path) -> Result<Cl
     file.meta = meta_addrs;
     if let Some(g) = gateways.first() {
         file.endpoint = format!("http://{}", g.addr);
+    }
+    if file.admin_token.is_none() && file.reader_token.is_none() {
+        let settings = ClusterSettings {
+            cluster_id: file.cluster_id.clone(),
+            secret: file.secret.clone(),
+        };
+        let meta = file.meta.clone();
+        super::tokens::create(&settings, &meta, &mut file).await?;
+        if let Some(reader) = file.reader_token.clone() {
+            super::tokens::wait_known(&file.cluster_id, &meta, &reader, STARTUP_TIMEOUT).await?;
+        }
+        eprintln!(
+            "created operator tokens (admin, reader) in {}",
+            path.display()
+        );
     }
     write_cluster_file(path, &file)?;
     Ok(file)

@@ -13,6 +13,9 @@ use trireme_api::config::{ClusterSettings, MetaConfigFile, ReadyFile};
 
 pub const TRIREME: &str = env!("CARGO_BIN_EXE_trireme");
 pub const ADMIN_KEY: &str = "AKADMIN";
+/// The operator tokens of the fake cluster (in its cluster.json).
+pub const ADMIN_TOKEN: &str = "trt_fakeadmin";
+pub const READER_TOKEN: &str = "trt_fakereader";
 
 /// A fake meta-server process (already a leader) and the cluster file naming it.
 pub struct FakeCluster {
@@ -35,10 +38,15 @@ impl FakeCluster {
         std::fs::create_dir_all(&bin).expect("bin dir");
         super::write_wrappers(&bin);
         let data = tmp.path().join("data");
-        let meta_dir = data.join("meta1");
+        let meta_dir = data.join("meta-1").join("db");
         std::fs::create_dir_all(&meta_dir).expect("meta dir");
         // An initialised member list: the fake answers as the leader.
         std::fs::write(meta_dir.join("members.json"), r#"{"1":"127.0.0.1:1"}"#).expect("members");
+        let tokens = serde_json::json!([
+            {"token": ADMIN_TOKEN, "name": "admin", "role": "admin"},
+            {"token": READER_TOKEN, "name": "reader", "role": "reader"},
+        ]);
+        std::fs::write(data.join(super::admin::TOKENS_FILE), tokens.to_string()).expect("tokens");
         let cluster = ClusterSettings {
             cluster_id: "c1".into(),
             secret: "internal-secret".into(),
@@ -84,6 +92,8 @@ impl FakeCluster {
             secret_key: "admin-secret".into(),
             meta: vec![addr],
             processes: vec![],
+            admin_token: Some(ADMIN_TOKEN.into()),
+            reader_token: Some(READER_TOKEN.into()),
         };
         std::fs::write(
             data.join("cluster.json"),
@@ -99,18 +109,28 @@ impl FakeCluster {
 
     /// Runs `trireme --data-dir DATA args...` with `stdin` as its standard input.
     pub fn run_with_input(&self, args: &[&str], stdin: &str) -> Output {
+        self.run_with_env(args, stdin, &[])
+    }
+
+    /// Like [`Self::run_with_input`], with extra environment variables.
+    pub fn run_with_env(&self, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
         let mut child = Command::new(TRIREME)
             .arg("--data-dir")
             .arg(&self.data)
             .args(args)
             .env_remove("TRIREME_DATA_DIR")
+            .env_remove("TRIREME_TOKEN")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("run trireme");
         let mut input = child.stdin.take().expect("stdin");
-        input.write_all(stdin.as_bytes()).expect("write stdin");
+        // A command that never reads its input may exit before we write it.
+        if let Err(e) = input.write_all(stdin.as_bytes()) {
+            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write stdin: {e}");
+        }
         drop(input);
         child.wait_with_output().expect("wait for trireme")
     }

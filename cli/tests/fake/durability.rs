@@ -1,7 +1,8 @@
 //! Canned answers of the fake meta-server for the durability RPCs (`trireme repair`,
 //! `worker`, `scrub`). What they answer depends on bucket names, so a test changes it with
 //! `trireme bucket create`:
-//! - RepairStatus: repair in progress, or complete once a bucket `repaired` exists;
+//! - RepairStatus: repair in progress, or complete once a bucket `repaired` exists; fails
+//!   with an Internal error while a bucket `broken` exists;
 //! - ListLost: one lost object per bucket named `lost*` (recoverable unless the name
 //!   contains `gone`); `limit` 9999 fails with an Internal error;
 //! - worker settings and scrub control are kept in the fake's state.
@@ -185,6 +186,9 @@ fn scrub_status(m: &FakeMeta) -> ScrubStatusResponse {
 pub(super) fn routes(router: Router<Shared>) -> Router<Shared> {
     let router = route::<RepairStatus>(router, |m, _| {
         m.leader()?;
+        if m.buckets.contains_key("broken") {
+            return Err(ApiError::new(ErrorCode::Internal, "the ledger is broken"));
+        }
         Ok(repair_status(m.buckets.contains_key("repaired")))
     });
     let router = route::<ListLost>(router, |m, req| {

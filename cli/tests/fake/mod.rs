@@ -7,9 +7,14 @@
 //! - [`cluster`]: a lone fake meta-server process and a cluster.json naming it, for admin
 //!   command tests without `trireme up`.
 //! - [`durability`]: the fake meta's canned answers for `trireme repair|worker|scrub`.
+//! - [`inspect`]: canned answers for `trireme object explain`, `chunkserver show`, `disk show`.
+//! - [`admin`]: credentials (cluster secret or operator token, roles), the audit log and
+//!   the token RPCs.
 
+pub mod admin;
 pub mod cluster;
 pub mod durability;
+pub mod inspect;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -21,7 +26,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use trireme_api::auth::SECRET_HEADER;
 use trireme_api::config::{ChunkserverConfigFile, GatewayConfigFile, MetaConfigFile, ReadyFile};
 use trireme_api::ids::DiskId;
 use trireme_api::meta::*;
@@ -150,6 +154,7 @@ struct FakeMeta {
     buckets: BTreeMap<String, BucketInfo>,
     settings: BTreeMap<String, String>,
     scrub: trireme_api::durability::ScrubControl,
+    audit: Vec<trireme_api::admin::AuditEntry>,
 }
 
 type Shared = Arc<Mutex<FakeMeta>>;
@@ -157,6 +162,19 @@ type Shared = Arc<Mutex<FakeMeta>>;
 impl FakeMeta {
     fn init_file(&self) -> std::path::PathBuf {
         self.config.data_dir.join("members.json")
+    }
+
+    /// Operator tokens, shared by the fake metas of one cluster as a real cluster shares them
+    /// through Raft: in the cluster's data directory (a meta's `data_dir` is
+    /// `DATA/meta-N/db`, as `trireme up` lays it out).
+    fn tokens_file(&self) -> std::path::PathBuf {
+        let dir = self
+            .config
+            .data_dir
+            .ancestors()
+            .nth(2)
+            .unwrap_or(&self.config.data_dir);
+        dir.join(admin::TOKENS_FILE)
     }
 
     fn leader(&self) -> Result<(), ApiError> {
@@ -179,6 +197,7 @@ async fn meta(c: MetaConfigFile) {
         buckets: BTreeMap::new(),
         settings: BTreeMap::new(),
         scrub: Default::default(),
+        audit: vec![],
     };
     if let Ok(text) = std::fs::read_to_string(state.init_file()) {
         state.members = serde_json::from_str(&text).expect("members");
@@ -346,12 +365,15 @@ async fn meta(c: MetaConfigFile) {
             .ok_or_else(|| ApiError::new(ErrorCode::NoSuchBucket, "no such bucket"))
     });
     let router = durability::routes(router);
+    let router = inspect::routes(router);
+    let router = admin::routes(router);
     axum::serve(l, router.with_state(shared))
         .await
         .expect("serve");
 }
 
-/// Mounts one typed RPC: secret check, JSON decode, the handler under the state lock.
+/// Mounts one typed RPC: credentials and role check, JSON decode, the handler under the
+/// state lock, the audit record of an admin action by a token.
 fn route<R: Rpc>(
     router: Router<Shared>,
     f: fn(&mut FakeMeta, R) -> Result<R::Response, ApiError>,
@@ -361,18 +383,18 @@ fn route<R: Rpc>(
         post(
             move |State(s): State<Shared>, headers: HeaderMap, body: Bytes| async move {
                 let mut m = s.lock().expect("lock");
-                let secret = headers
-                    .get(SECRET_HEADER)
-                    .map(|v| v.as_bytes().to_vec())
-                    .unwrap_or_default();
-                if secret != m.config.cluster.secret.as_bytes() {
-                    return error(ApiError::new(ErrorCode::Unauthorized, "bad secret"));
-                }
+                let caller = match admin::check(&m, &headers, R::PATH) {
+                    Ok(c) => c,
+                    Err(e) => return error(e),
+                };
                 let req: R = match serde_json::from_slice(&body) {
                     Ok(r) => r,
                     Err(e) => return error(ApiError::invalid(e.to_string())),
                 };
-                match f(&mut m, req) {
+                let result = f(&mut m, req);
+                let outcome = result.as_ref().map(|_| ()).map_err(Clone::clone);
+                admin::record(&mut m, &caller, &headers, R::PATH, &body, &outcome);
+                match result {
                     Ok(resp) => Json(resp).into_response(),
                     Err(e) => error(e),
                 }

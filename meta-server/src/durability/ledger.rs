@@ -13,13 +13,15 @@ use trireme_api::ids::{ChunkId, ChunkserverId, DiskId};
 /// The most chunks one sweep queues for repair (the next sweep queues the rest).
 pub const MAX_QUEUE: usize = 100_000;
 
-/// A chunk below its wanted number of healthy replicas.
+/// A chunk below its wanted number of healthy replicas (or with one on a draining disk).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RepairItem {
     pub chunk: ChunkId,
     pub healthy: usize,
     pub want: usize,
     pub length: u64,
+    /// Not under-replicated, but a replica is on a draining disk and must be replaced.
+    pub drain: bool,
 }
 
 pub struct Sweep {
@@ -52,17 +54,21 @@ pub fn sweep(reader: &Reader, view: &HealthView, started_ms: u64) -> Result<Swee
                     .add(healthy, want, e.length);
             }
         }
-        if healthy < want && healthy > 0 {
+        let draining = e.replicas.iter().filter(|r| view.is_draining(r)).count();
+        let drain = healthy >= want && draining > 0 && healthy - draining < want;
+        if (healthy < want && healthy > 0) || drain {
             queue.push(RepairItem {
                 chunk: id,
                 healthy,
                 want,
                 length: e.length,
+                drain,
             });
         }
     })?;
-    // Stable: within one replica count, chunk id order (random ids, so no hot spot).
-    queue.sort_by_key(|i| i.healthy);
+    // Under-replicated first, fewest healthy replicas first; then drains. Stable: within
+    // one class, chunk id order (random ids, so no hot spot).
+    queue.sort_by_key(|i| (i.drain, i.healthy));
     queue.truncate(MAX_QUEUE);
     Ok(Sweep {
         ledger: Ledger {

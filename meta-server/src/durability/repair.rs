@@ -138,7 +138,13 @@ fn plan(node: &MetaNode, chunk: &ChunkId) -> Result<Option<Copy>, String> {
     let records = node.reader.list_chunkservers().map_err(|e| e.to_string())?;
     let view = HealthView::new(&records);
     let healthy = view.healthy_count(&entry.replicas);
-    if healthy >= entry.want as usize || healthy == 0 {
+    // Replicas on draining disks are healthy copies (and sources) but must be replaced.
+    let staying = entry
+        .replicas
+        .iter()
+        .filter(|r| view.is_healthy(r) && !view.is_draining(r))
+        .count();
+    if staying >= entry.want as usize || healthy == 0 {
         return Ok(None);
     }
     let mut sources: Vec<Replica> = entry
@@ -148,9 +154,14 @@ fn plan(node: &MetaNode, chunk: &ChunkId) -> Result<Option<Copy>, String> {
         .cloned()
         .collect();
     view.order(&mut sources);
-    // Never two healthy replicas on one chunkserver; a chunkserver holding only an unhealthy
-    // replica (a failed disk) may take the copy on another disk.
-    let exclude: Vec<u64> = sources.iter().map(|r| r.chunkserver).collect();
+    // Never two lasting healthy replicas on one chunkserver; a chunkserver holding only an
+    // unhealthy replica (a failed disk) or one on a draining disk may take the copy on
+    // another disk.
+    let exclude: Vec<u64> = sources
+        .iter()
+        .filter(|r| !view.is_draining(r))
+        .map(|r| r.chunkserver)
+        .collect();
     let candidates: Vec<Candidate> = {
         let hb = lock(&node.heartbeats);
         records
@@ -199,7 +210,7 @@ fn plan(node: &MetaNode, chunk: &ChunkId) -> Result<Option<Copy>, String> {
         .collect();
     // Once the copy lands, unhealthy replicas go if enough healthy ones exist; one on the
     // target's chunkserver goes in any case (one replica per chunkserver).
-    let enough = healthy + 1 >= entry.want as usize;
+    let enough = staying + 1 >= entry.want as usize;
     let drop: Vec<Replica> = entry
         .replicas
         .iter()

@@ -53,6 +53,11 @@ impl HealthView {
         }
     }
 
+    /// On a disk being drained: a healthy copy that must be replaced elsewhere.
+    pub fn is_draining(&self, replica: &Replica) -> bool {
+        self.disk_state(replica.chunkserver, &replica.disk) == Some(DiskState::Draining)
+    }
+
     pub fn is_healthy(&self, replica: &Replica) -> bool {
         self.rank(replica) != Rank::Unhealthy
     }
@@ -88,6 +93,8 @@ mod tests {
                     disk_id: DiskId((*d).into()),
                     path: String::new(),
                     state: *s,
+                    admin: Default::default(),
+                    admin_since_ms: None,
                 })
                 .collect(),
             state,

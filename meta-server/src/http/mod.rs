@@ -1,29 +1,30 @@
 //! The meta-server's HTTP surface: authentication of every request, the Raft RPC endpoints,
 //! and one typed route per metadata RPC.
 
+pub mod access;
+pub mod auth;
 mod raft;
 mod typed;
 
 use crate::node::MetaNode;
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::middleware::{self, Next};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
-use trireme_api::auth::{secrets_equal, CLUSTER_HEADER, SECRET_HEADER};
-use trireme_api::config::ClusterSettings;
 use trireme_api::durability::*;
 use trireme_api::inventory::ReportInventory;
 use trireme_api::meta::*;
 use trireme_api::multipart::*;
-use trireme_api::{ApiError, ErrorCode, Rpc};
+use trireme_api::ops::*;
+use trireme_api::{ApiError, Rpc};
 
 /// Largest request body: Raft append batches and snapshot chunks.
 const MAX_BODY: usize = 256 * 1024 * 1024;
 
 pub fn router(node: Arc<MetaNode>) -> Router {
-    let settings = Arc::new(node.config.cluster.clone());
+    let auth_state = node.clone();
     // Prometheus scrapes without the cluster secret; metrics reveal no data or names.
     let open = Router::new()
         .route("/metrics", get(metrics))
@@ -98,10 +99,54 @@ pub fn router(node: Arc<MetaNode>) -> Router {
         )
         .route(ControlScrub::PATH, post(typed::handle::<ControlScrub>))
         .route(ScrubStatus::PATH, post(typed::handle::<ScrubStatus>))
+        .route(DrainDisk::PATH, post(typed::handle::<DrainDisk>))
+        .route(DrainStatus::PATH, post(typed::handle::<DrainStatus>))
+        .route(RemoveDisk::PATH, post(typed::handle::<RemoveDisk>))
+        .route(PlanDiskRemove::PATH, post(typed::handle::<PlanDiskRemove>))
+        .route(
+            trireme_api::inspect::ExplainObject::PATH,
+            post(typed::handle::<trireme_api::inspect::ExplainObject>),
+        )
+        .route(
+            trireme_api::inspect::ShowChunkserver::PATH,
+            post(typed::handle::<trireme_api::inspect::ShowChunkserver>),
+        )
+        .route(
+            trireme_api::inspect::ShowDisk::PATH,
+            post(typed::handle::<trireme_api::inspect::ShowDisk>),
+        )
+        .merge(membership_routes())
+        .merge(admin_routes())
         .with_state(node)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(middleware::from_fn_with_state(settings, authenticate))
+        .layer(middleware::from_fn_with_state(
+            auth_state,
+            auth::authenticate,
+        ))
         .merge(open)
+}
+
+/// `trireme meta members|add|remove|transfer-leader` (service/membership.rs, transfer.rs).
+fn membership_routes() -> Router<Arc<MetaNode>> {
+    use trireme_api::membership::*;
+    Router::new()
+        .route(MetaMembers::PATH, post(typed::handle::<MetaMembers>))
+        .route(AddLearner::PATH, post(typed::handle::<AddLearner>))
+        .route(PromoteVoter::PATH, post(typed::handle::<PromoteVoter>))
+        .route(RemoveMember::PATH, post(typed::handle::<RemoveMember>))
+        .route(TransferLeader::PATH, post(typed::handle::<TransferLeader>))
+        .route(StartElection::PATH, post(typed::handle::<StartElection>))
+}
+
+/// `trireme token ...` and `trireme audit` (service/admin.rs).
+fn admin_routes() -> Router<Arc<MetaNode>> {
+    use trireme_api::admin::*;
+    Router::new()
+        .route(CreateToken::PATH, post(typed::handle::<CreateToken>))
+        .route(ListTokens::PATH, post(typed::handle::<ListTokens>))
+        .route(RevokeToken::PATH, post(typed::handle::<RevokeToken>))
+        .route(ListAudit::PATH, post(typed::handle::<ListAudit>))
+        .route(RecordAudit::PATH, post(typed::handle::<RecordAudit>))
 }
 
 async fn metrics(State(node): State<Arc<MetaNode>>) -> Response {
@@ -120,35 +165,4 @@ pub fn error_response(e: ApiError) -> Response {
     let status = axum::http::StatusCode::from_u16(e.code.http_status())
         .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
     (status, axum::Json(e)).into_response()
-}
-
-async fn authenticate(
-    State(settings): State<Arc<ClusterSettings>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    if let Err(e) = check_credentials(req.headers(), &settings) {
-        return error_response(e);
-    }
-    next.run(req).await
-}
-
-fn check_credentials(
-    headers: &axum::http::HeaderMap,
-    settings: &ClusterSettings,
-) -> Result<(), ApiError> {
-    let header = |name: &str| headers.get(name).map(|v| v.as_bytes()).unwrap_or_default();
-    if !secrets_equal(header(SECRET_HEADER), settings.secret.as_bytes()) {
-        return Err(ApiError::new(
-            ErrorCode::Unauthorized,
-            "missing or wrong cluster secret",
-        ));
-    }
-    if header(CLUSTER_HEADER) != settings.cluster_id.as_bytes() {
-        return Err(ApiError::new(
-            ErrorCode::WrongCluster,
-            "request from another cluster",
-        ));
-    }
-    Ok(())
 }

@@ -11,8 +11,10 @@ use std::time::Instant;
 use trireme_api::ids::ChunkId;
 use trireme_api::meta::{
     AllocateChunks, AllocateChunksResponse, ChunkPlacement, ChunkserverInfo, ChunkserverState,
-    DiskReport, Heartbeat, HeartbeatResponse, ListChunkservers, ListChunkserversResponse,
+    DiskReport, DiskState, Heartbeat, HeartbeatResponse, ListChunkservers,
+    ListChunkserversResponse,
 };
+use trireme_api::ops::DiskAdminState;
 use trireme_api::{ApiError, ErrorCode};
 
 /// The most chunks one AllocateChunks may ask for.
@@ -34,21 +36,59 @@ impl Serve<Heartbeat> for MetaNode {
         self.durability.with(self, |g| {
             failslow::judge(&mut g.slow_disks, req.chunkserver, &mut req.disks, median)
         });
+        let known = self
+            .reader
+            .list_chunkservers()?
+            .into_iter()
+            .find(|c| c.id == req.chunkserver);
+        // The operator's intent overrides: a draining disk takes no new replicas, a removed
+        // one counts for nothing.
+        for d in req.disks.iter_mut() {
+            let admin = known
+                .as_ref()
+                .and_then(|k| k.disks.iter().find(|x| x.disk_id == d.disk_id))
+                .map(|x| x.admin)
+                .unwrap_or_default();
+            d.state = match admin {
+                DiskAdminState::Draining if d.state.holds_healthy_replicas() => DiskState::Draining,
+                DiskAdminState::Removed => DiskState::Offline,
+                _ => d.state,
+            };
+        }
         // A heartbeat proves the chunkserver up; its disks' states are as it reports them
-        // (or suspect, as above). A change of either is a Raft command: it drives the ledger
-        // and repair.
-        let record = ChunkserverRecord {
-            id: req.chunkserver,
-            addr: req.addr.clone(),
-            disks: req
-                .disks
-                .iter()
-                .map(|d| DiskRecord {
+        // (or as above). A change of either is a Raft command: it drives the ledger and
+        // repair. Removed disks stay in the record (so a reinserted one is recognised).
+        let mut disks: Vec<DiskRecord> = req
+            .disks
+            .iter()
+            .map(|d| {
+                let prev = known
+                    .as_ref()
+                    .and_then(|k| k.disks.iter().find(|x| x.disk_id == d.disk_id));
+                DiskRecord {
                     disk_id: d.disk_id.clone(),
                     path: d.path.clone(),
                     state: d.state,
-                })
-                .collect(),
+                    admin: prev.map(|p| p.admin).unwrap_or_default(),
+                    admin_since_ms: prev.and_then(|p| p.admin_since_ms),
+                }
+            })
+            .collect();
+        if let Some(k) = &known {
+            for gone in k
+                .disks
+                .iter()
+                .filter(|x| x.admin == DiskAdminState::Removed)
+            {
+                if !disks.iter().any(|d| d.disk_id == gone.disk_id) {
+                    disks.push(gone.clone());
+                }
+            }
+        }
+        let record = ChunkserverRecord {
+            id: req.chunkserver,
+            addr: req.addr.clone(),
+            disks,
             state: ChunkserverState::Up,
         };
         lock(&self.heartbeats).insert(
@@ -61,11 +101,6 @@ impl Serve<Heartbeat> for MetaNode {
                 scrub: req.scrub,
             },
         );
-        let known = self
-            .reader
-            .list_chunkservers()?
-            .into_iter()
-            .find(|c| c.id == record.id);
         if known.as_ref() != Some(&record) {
             match &known {
                 None => {

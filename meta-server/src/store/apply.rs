@@ -289,6 +289,26 @@ fn apply_records(
         } => dur::drop_replica(r, batch, &chunk, &replica),
         Command::SetWorkerSetting { key, value } => dur::set_worker_setting(r, batch, key, value),
         Command::SetScrubControl { control } => dur::set_scrub_control(r, batch, &control),
+        Command::SetDiskAdmin {
+            chunkserver,
+            disk,
+            admin,
+            at_ms,
+        } => super::apply_ops::set_disk_admin(r, batch, chunkserver, &disk, admin, at_ms),
+        Command::RemoveDisk {
+            chunkserver,
+            disk,
+            force,
+            at_ms,
+        } => super::apply_ops::remove_disk(r, batch, chunkserver, &disk, force, at_ms),
+        Command::Audited { audit, command } => {
+            super::apply_admin::audited(r, batch, audit, *command)
+        }
+        Command::RecordAudit { audit } => super::apply_admin::record_audit(r, batch, audit),
+        Command::CreateToken { hash, token } => {
+            super::apply_admin::create_token(r, batch, &hash, token)
+        }
+        Command::RevokeToken { name } => super::apply_admin::revoke_token(r, batch, &name),
     }
 }
 

@@ -21,10 +21,14 @@ pub const CF_CHUNKS: &str = "chunks";
 pub const CF_LOCATIONS: &str = "locations";
 /// Cluster-wide settings changed through Raft (worker settings, scrub control).
 pub const CF_SETTINGS: &str = "settings";
+/// Operator tokens: hex SHA-256 of the token -> its name, role and creation (never the token).
+pub const CF_TOKENS: &str = "admin_tokens";
+/// The admin audit log: Raft log index (u64 BE) -> one audit entry, so entries are in order.
+pub const CF_AUDIT: &str = "admin_audit";
 
 /// Column families that make up the state machine (copied into snapshots). Append only: a
 /// snapshot names column families by their index in this list.
-pub const SM_DATA_CFS: [&str; 9] = [
+pub const SM_DATA_CFS: [&str; 11] = [
     CF_BUCKETS,
     CF_OBJECTS,
     CF_KEYS,
@@ -34,9 +38,11 @@ pub const SM_DATA_CFS: [&str; 9] = [
     CF_CHUNKS,
     CF_LOCATIONS,
     CF_SETTINGS,
+    CF_TOKENS,
+    CF_AUDIT,
 ];
 
-pub const ALL_CFS: [&str; 13] = [
+pub const ALL_CFS: [&str; 15] = [
     CF_LOGS,
     CF_RAFT,
     CF_SM_META,
@@ -50,6 +56,8 @@ pub const ALL_CFS: [&str; 13] = [
     CF_CHUNKS,
     CF_LOCATIONS,
     CF_SETTINGS,
+    CF_TOKENS,
+    CF_AUDIT,
 ];
 
 pub const KEY_VOTE: &[u8] = b"vote";

@@ -4,8 +4,10 @@
 //! durable too, since RocksDB has one write-ahead log).
 
 pub mod apply;
+pub mod apply_admin;
 pub mod apply_durability;
 pub mod apply_multipart;
+pub mod apply_ops;
 pub mod chunks;
 pub mod keys;
 pub mod log;
