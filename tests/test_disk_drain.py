@@ -7,7 +7,8 @@
 - with another chunkserver stopped, the gate closes again (chunks lack replicas elsewhere) and
   names the objects; once repair restores them it opens;
 - `trireme disk remove` then drops the disk's replicas: every chunk keeps 3 healthy replicas on
-  3 live chunkservers without it, and the removed disk's files are collected.
+  3 live chunkservers without it, and the removed disk's files are collected;
+- a drain survives its watching CLI and the meta leader being killed, and completes.
 
 Prints the drain rate and the total time.
 """
@@ -139,3 +140,84 @@ def test_drain_gate_and_remove(fresh_cluster):
 
     wait_until(clean, 60, "3 replica files per chunk on 3 chunkservers, none left on the removed disk", 0.2)
     figure(TEST, "drain -> safe -> removed -> collected (total)", f"{time.monotonic() - t0:.1f}s ({time.monotonic() - t1:.1f}s after remove)")
+
+
+def test_drain_resumes_after_the_cli_and_the_meta_leader_are_killed(fresh_cluster):
+    """A drain is Raft state: killing the watching CLI and then the meta leader loses nothing;
+    the new leader goes on copying and the drain completes where it stopped."""
+    import signal
+    import subprocess
+
+    from durautil import set_setting
+
+    c = durable_cluster(fresh_cluster)
+    s3 = c.s3()
+    s3.create_bucket(Bucket="resume")
+    objects = {f"o{i:02d}": random_bytes(MiB) for i in range(32)}  # 4 chunks each
+    put_many(s3, "resume", objects)
+    wait_repair_complete(c, 32 * 4, 30)
+    ids = disk_ids(c)
+    disk = max(ids, key=lambda d: status(c, d)["chunks"])
+    # Slow enough that the drain is still running when the leader dies.
+    set_setting(c, "repair.concurrency", 1, via_cli=True)
+    set_setting(c, "repair.bandwidth_mib", 1, via_cli=True)
+
+    watcher = subprocess.Popen(
+        [str(c.bin_dir / "trireme"), "--data-dir", str(c.data_dir), "disk", "drain", disk, "--watch"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        wait_until(lambda: status(c, disk)["admin"] == "draining", 30, "drain started", 0.05)
+        wait_until(lambda: 0 < status(c, disk)["chunks_safe"], 60, "some chunks copied", 0.05)
+    finally:
+        watcher.send_signal(signal.SIGKILL)
+        watcher.wait(timeout=30)
+    mid = status(c, disk)
+    assert not mid["safe_to_pull"], mid
+
+    old = c.wait_leader()
+    c.kill("meta", old)
+    t0 = time.monotonic()
+    c.wait_leader(not_=old)
+    after = wait_until(lambda: (s := status(c, disk)) and s, 30, "drain status from the new leader", 0.1)
+    assert after["admin"] == "draining", after
+    assert after["chunks_safe"] >= mid["chunks_safe"], (mid, after)
+    set_setting(c, "repair.bandwidth_mib", 500)
+    set_setting(c, "repair.concurrency", 4)
+    done = wait_until(lambda: (s := status(c, disk))["safe_to_pull"] and s, 120, "safe to pull after the leader change", 0.1)
+    figure(
+        TEST,
+        "drain across a killed CLI and a killed meta leader",
+        f"{mid['chunks_safe']}/{mid['chunks']} chunks safe before, all {done['chunks']} {time.monotonic() - t0:.1f}s after the leader kill",
+    )
+    c.restart("meta", old)
+    c.cli("disk", "remove", disk, "--yes").check()
+    read_all(s3, "resume", objects)
+
+
+def test_chunkserver_drain_and_decommission(fresh_cluster):
+    """A whole chunkserver: drained (every disk), decommissioned behind the same gate, then
+    stopped for good: nothing is lost and every chunk keeps 3 healthy replicas."""
+    c = durable_cluster(fresh_cluster)
+    s3 = c.s3()
+    s3.create_bucket(Bucket="csdrain")
+    objects = {f"o{i:02d}": random_bytes(700 * KiB) for i in range(24)}  # 3 chunks each
+    put_many(s3, "csdrain", objects)
+    n = 24 * 3
+    wait_repair_complete(c, n, 30)
+    victim = 4
+    plan = c.cli("plan", "chunkserver-remove", str(victim))
+    assert plan.returncode == 0 and "drain first" in plan.stdout, plan.stdout + plan.stderr
+    r = c.cli("chunkserver", "decommission", str(victim), "--yes")
+    assert r.returncode == 1 and "objects at risk" in r.stderr, (r.returncode, r.stderr)
+    t0 = time.monotonic()
+    c.cli("chunkserver", "drain", str(victim), "--watch", timeout=180).check()
+    drained = time.monotonic() - t0
+    c.cli("chunkserver", "decommission", str(victim), "--yes").check()
+    c.kill("chunkserver", victim)
+    wait_repair_complete(c, n, 60)
+    read_all(s3, "csdrain", objects)
+    figure(TEST, "chunkserver drain (every disk) until safe", f"{drained:.1f}s")

@@ -156,6 +156,26 @@ pub enum ChunkserverCommand {
               value_parser = clap::value_parser!(u32).range(0..=10_000))]
         limit: u32,
     },
+    /// Drain every disk of a chunkserver (no new replicas; its chunks copied to others).
+    Drain {
+        id: u64,
+        /// Follow until every chunk has its replicas on other chunkservers.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Cancel a chunkserver drain.
+    Undrain { id: u64 },
+    /// Take every disk of a drained chunkserver out of service, behind the same gate as
+    /// `disk remove` (refused while any chunk would drop below its wanted replicas).
+    Decommission {
+        id: u64,
+        /// For a dead chunkserver: allow chunks below their wanted replicas, never a last copy.
+        #[arg(long)]
+        force: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -226,6 +246,8 @@ pub enum PlanCommand {
     /// What removing a disk would take: copies, room elsewhere, placement, time at the current
     /// repair throttle. Changes nothing.
     DiskRemove { id: String },
+    /// What decommissioning a chunkserver would take. Changes nothing.
+    ChunkserverRemove { id: u64 },
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,6 +6,7 @@ pub mod chunkserver;
 pub mod cluster;
 pub mod disk;
 pub mod drain;
+pub mod drain_cs;
 pub mod explain;
 pub mod grant;
 pub mod health;
@@ -63,6 +64,18 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }) => drain::remove(&cluster, &id, force, yes, reason, json).await,
         Command::Disk(DiskCommand::Swap(SwapCommand::Status { id, watch })) => {
             drain::swap_status(&cluster, &id, watch, json).await
+        }
+        Command::Chunkserver(ChunkserverCommand::Drain { id, watch }) => {
+            drain_cs::drain(&cluster, id, false, watch, json).await
+        }
+        Command::Chunkserver(ChunkserverCommand::Undrain { id }) => {
+            drain_cs::drain(&cluster, id, true, false, json).await
+        }
+        Command::Chunkserver(ChunkserverCommand::Decommission { id, force, yes }) => {
+            drain_cs::decommission(&cluster, id, force, yes, json).await
+        }
+        Command::Plan(PlanCommand::ChunkserverRemove { id }) => {
+            drain_cs::plan(&cluster, id, json).await
         }
         Command::Plan(PlanCommand::DiskRemove { id }) => {
             drain::plan_remove(&cluster, &id, json).await
