@@ -3,37 +3,24 @@
 //! no entry, and the location index matches every entry's replicas. Plus the durability
 //! commands (add, drop replicas) and the index rebuild.
 
+mod sm;
+use sm::{apply, fresh, rep};
+
 use proptest::prelude::*;
-use rocksdb::WriteBatch;
 use std::collections::BTreeMap;
 use trireme_api::ids::{ChunkId, DiskId};
 use trireme_api::multipart::{PartRecord, UploadInfo, UploadMetadata, MIN_PART_SIZE};
-use trireme_api::object::{ChunkRef, ObjectRecord, Replica};
-use trireme_meta::store::apply::apply_command;
+use trireme_api::object::{ChunkRef, ObjectRecord};
 use trireme_meta::store::chunks::rebuild_index;
 use trireme_meta::store::read::Reader;
 use trireme_meta::types::{Command, CommandResult};
-
-fn apply(r: &Reader, cmd: Command) -> CommandResult {
-    let mut batch = WriteBatch::default();
-    let res = apply_command(r, &mut batch, cmd).expect("apply");
-    r.db().write(batch).expect("write");
-    res
-}
-
-fn replica(cs: u64) -> Replica {
-    Replica {
-        chunkserver: cs,
-        disk: DiskId(format!("d{cs}")),
-    }
-}
 
 fn chunk(n: u8) -> ChunkRef {
     ChunkRef {
         id: ChunkId::from_u128(n as u128 + 1),
         length: MIN_PART_SIZE,
         blake3: format!("{n:02x}"),
-        replicas: vec![replica(1), replica(2), replica(3)],
+        replicas: vec![rep(1), rep(2), rep(3)],
     }
 }
 
@@ -171,26 +158,11 @@ fn check(r: &Reader) {
             .expect("locations");
         let expected: std::collections::BTreeSet<ChunkId> = indexed
             .iter()
-            .filter(|(_, e)| e.replicas.contains(&replica(cs)))
+            .filter(|(_, e)| e.replicas.contains(&rep(cs)))
             .map(|(k, _)| k.clone())
             .collect();
         assert_eq!(on_disk, expected, "location index of chunkserver {cs}");
     }
-}
-
-fn fresh() -> (tempfile::TempDir, Reader) {
-    let dir = tempfile::TempDir::new().expect("tmp");
-    let db = trireme_meta::store::open_db(dir.path()).expect("db");
-    let r = Reader::new(db);
-    apply(
-        &r,
-        Command::CreateBucket {
-            name: "b".into(),
-            owner: "o".into(),
-            created_ms: 0,
-        },
-    );
-    (dir, r)
 }
 
 proptest! {
@@ -224,12 +196,12 @@ fn repair_commands_move_replicas() {
         &r,
         Command::DropReplica {
             chunk: id.clone(),
-            replica: replica(2),
+            replica: rep(2),
             reason: "corrupt".into(),
         },
     );
     let e = r.get_chunk(&id).expect("get").expect("entry");
-    assert_eq!(e.replicas, vec![replica(1), replica(3)]);
+    assert_eq!(e.replicas, vec![rep(1), rep(3)]);
     assert_eq!(e.refs, 2);
     check(&r);
     // Repair adds a replica on chunkserver 4 and drops one on a dead chunkserver 3.
@@ -237,18 +209,18 @@ fn repair_commands_move_replicas() {
         &r,
         Command::AddReplica {
             chunk: id.clone(),
-            replica: replica(4),
-            drop: vec![replica(3)],
+            replica: rep(4),
+            drop: vec![rep(3)],
         },
     );
     let e = r.get_chunk(&id).expect("get").expect("entry");
-    assert_eq!(e.replicas, vec![replica(1), replica(4)]);
+    assert_eq!(e.replicas, vec![rep(1), rep(4)]);
     check(&r);
     // Both objects resolve to the moved replicas.
     for k in [0, 1] {
         let mut rec = r.get_object("b", &key(k)).expect("get").expect("object");
         r.resolve_replicas(&mut rec.chunks).expect("resolve");
-        assert_eq!(rec.chunks[0].replicas, vec![replica(1), replica(4)]);
+        assert_eq!(rec.chunks[0].replicas, vec![rep(1), rep(4)]);
     }
     // Once nothing references it, the entry and its locations are gone, and a late repair
     // result is refused.
@@ -259,7 +231,7 @@ fn repair_commands_move_replicas() {
         &r,
         Command::AddReplica {
             chunk: id,
-            replica: replica(2),
+            replica: rep(2),
             drop: vec![],
         },
     );

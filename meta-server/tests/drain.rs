@@ -4,31 +4,18 @@
 //! once allowed it drops exactly that disk's replicas, and heartbeats keep the removed disk
 //! on record.
 
-use rocksdb::WriteBatch;
+mod sm;
+use sm::{apply, fresh, rep};
+
 use std::collections::BTreeMap;
 use trireme_api::ids::{ChunkId, DiskId};
 use trireme_api::meta::{ChunkserverState, DiskState};
-use trireme_api::object::{ChunkRef, ObjectRecord, Replica};
+use trireme_api::object::{ChunkRef, ObjectRecord};
 use trireme_api::ops::DiskAdminState;
 use trireme_meta::durability::ledger::sweep;
 use trireme_meta::durability::view::HealthView;
-use trireme_meta::store::apply::apply_command;
 use trireme_meta::store::read::Reader;
 use trireme_meta::types::{ChunkserverRecord, Command, CommandResult, DiskRecord};
-
-fn apply(r: &Reader, cmd: Command) -> CommandResult {
-    let mut batch = WriteBatch::default();
-    let res = apply_command(r, &mut batch, cmd).expect("apply");
-    r.db().write(batch).expect("write");
-    res
-}
-
-fn rep(cs: u64) -> Replica {
-    Replica {
-        chunkserver: cs,
-        disk: DiskId(format!("d{cs}")),
-    }
-}
 
 fn chunkserver(id: u64) -> Command {
     Command::UpsertChunkserver {
@@ -98,16 +85,7 @@ fn queue(r: &Reader) -> Vec<(u128, bool)> {
 
 #[test]
 fn drain_then_gate_then_remove() {
-    let dir = tempfile::TempDir::new().expect("tmp");
-    let r = Reader::new(trireme_meta::store::open_db(dir.path()).expect("db"));
-    apply(
-        &r,
-        Command::CreateBucket {
-            name: "b".into(),
-            owner: "o".into(),
-            created_ms: 0,
-        },
-    );
+    let (_dir, r) = fresh();
     for id in 1..=5 {
         apply(&r, chunkserver(id));
     }
@@ -200,16 +178,7 @@ fn drain_then_gate_then_remove() {
 
 #[test]
 fn force_never_removes_a_last_copy() {
-    let dir = tempfile::TempDir::new().expect("tmp");
-    let r = Reader::new(trireme_meta::store::open_db(dir.path()).expect("db"));
-    apply(
-        &r,
-        Command::CreateBucket {
-            name: "b".into(),
-            owner: "o".into(),
-            created_ms: 0,
-        },
-    );
+    let (_dir, r) = fresh();
     for id in 1..=3 {
         apply(&r, chunkserver(id));
     }

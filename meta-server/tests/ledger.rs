@@ -2,29 +2,17 @@
 //! chunkserver and disk states, per chunk, chunkserver and disk, and the repair queue is
 //! fewest-replicas-first without lost chunks.
 
-use rocksdb::WriteBatch;
+mod sm;
+use sm::{apply, fresh, rep};
+
 use std::collections::BTreeMap;
 use trireme_api::ids::{ChunkId, DiskId};
 use trireme_api::meta::{ChunkserverState, DiskState};
-use trireme_api::object::{ChunkRef, ObjectRecord, Replica};
+use trireme_api::object::{ChunkRef, ObjectRecord};
 use trireme_meta::durability::ledger::sweep;
 use trireme_meta::durability::view::HealthView;
-use trireme_meta::store::apply::apply_command;
 use trireme_meta::store::read::Reader;
 use trireme_meta::types::{ChunkserverRecord, Command, DiskRecord};
-
-fn apply(r: &Reader, cmd: Command) {
-    let mut batch = WriteBatch::default();
-    apply_command(r, &mut batch, cmd).expect("apply");
-    r.db().write(batch).expect("write");
-}
-
-fn rep(cs: u64) -> Replica {
-    Replica {
-        chunkserver: cs,
-        disk: DiskId(format!("d{cs}")),
-    }
-}
 
 fn chunkserver(id: u64, disk: DiskState) -> Command {
     Command::UpsertChunkserver {
@@ -76,16 +64,7 @@ fn put(r: &Reader, key: &str, chunks: &[(u128, &[u64])]) {
 
 #[test]
 fn ledger_follows_replicated_states() {
-    let dir = tempfile::TempDir::new().expect("tmp");
-    let r = Reader::new(trireme_meta::store::open_db(dir.path()).expect("db"));
-    apply(
-        &r,
-        Command::CreateBucket {
-            name: "b".into(),
-            owner: "o".into(),
-            created_ms: 0,
-        },
-    );
+    let (_dir, r) = fresh();
     for id in 1..=4 {
         apply(&r, chunkserver(id, DiskState::Healthy));
     }
