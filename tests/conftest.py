@@ -125,3 +125,25 @@ def pytest_collection_modifyitems(items):
         return _MODULE_ORDER.index(name) if name in _MODULE_ORDER else len(_MODULE_ORDER)
 
     items.sort(key=rank)  # stable: keeps the order inside each module
+
+
+@pytest.fixture
+def mounts(tmp_path_factory):
+    """Filesystems (loop-mounted XFS images, tmpfs) made by a test; unmounted and detached
+    after the cluster stopped (tests request it before `fresh_cluster`, so it is torn down
+    after it). Skipped without root or the mount tools."""
+    import os
+
+    from durautil import Mounts, mount_tools_missing
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting filesystems needs root (CI runs these tests as root)")
+    missing = mount_tools_missing()
+    if missing:
+        pytest.skip(f"missing {', '.join(missing)} (install xfsprogs and util-linux)")
+    m = Mounts(tmp_path_factory.mktemp("images"))
+    try:
+        yield m
+    finally:
+        problems = m.cleanup()
+        assert not problems, f"cleanup of mounts: {problems}"

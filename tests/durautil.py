@@ -336,6 +336,21 @@ class Mounts:
         self.mounted.append(mountpoint)
         return loop
 
+    def mount(self, loop: str, mountpoint: Path) -> None:
+        """Mounts an XFS loop device made by `xfs()` again (a disk put back in its slot)."""
+        run("mount", "-t", "xfs", loop, str(mountpoint))
+        self.mounted.append(mountpoint)
+
+    def umount(self, mountpoint: Path, timeout: float = 30) -> None:
+        """Unmounts `mountpoint` (a disk pulled), retrying while it is busy."""
+        wait_until(
+            lambda: run("umount", str(mountpoint), check=False).returncode == 0,
+            timeout,
+            f"umount {mountpoint}",
+            0.2,
+        )
+        self.mounted.remove(mountpoint)
+
     def tmpfs(self, mountpoint: Path, size: str) -> None:
         mountpoint.mkdir(parents=True, exist_ok=True)
         run("mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mountpoint))

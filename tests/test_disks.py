@@ -17,18 +17,15 @@ from __future__ import annotations
 import os
 import time
 
-import pytest
 
 from checks import chunk_files, figure, map_chunks_to_objects, placement_problems, replica_content_problems
 from durautil import (
     CHUNK,
     HEALTH_MS,
     BackgroundReader,
-    Mounts,
     describe,
     disk_report,
     durable_cluster,
-    mount_tools_missing,
     move_disks_onto_mounts,
     put_many,
     rate_mib_s,
@@ -45,23 +42,6 @@ from s3util import random_bytes
 MiB = 1024 * 1024
 FLOOR = 64 * MiB  # meta-server/src/service/placement.rs MIN_FREE_BYTES
 DISKS = 2
-
-
-@pytest.fixture
-def mounts(tmp_path_factory):
-    """Mounts made by the test; unmounted and detached after the cluster stopped (tests
-    request it before `fresh_cluster`, so it is torn down after it)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting filesystems needs root (CI runs these tests as root)")
-    missing = mount_tools_missing()
-    if missing:
-        pytest.skip(f"missing {', '.join(missing)} (install xfsprogs and util-linux)")
-    m = Mounts(tmp_path_factory.mktemp("images"))
-    try:
-        yield m
-    finally:
-        problems = m.cleanup()
-        assert not problems, f"cleanup of mounts: {problems}"
 
 
 def free_bytes(path) -> int:

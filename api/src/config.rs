@@ -101,6 +101,11 @@ pub struct ChunkserverConfigFile {
     /// latency far above the other disks'.
     #[serde(default = "default_slow_probe_ms")]
     pub slow_probe_ms: u64,
+    /// Take a blank disk slot into service only when a filesystem of its own is mounted on
+    /// it (so an unmounted slot's empty directory on the root filesystem is never formatted).
+    /// Off for directory-backed clusters such as `trireme up`'s.
+    #[serde(default)]
+    pub require_mounted_disks: bool,
 }
 
 fn default_health_ms() -> u64 {

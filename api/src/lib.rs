@@ -18,6 +18,7 @@
 //!   leadership).
 //! - [`multipart`]: multipart upload RPCs.
 //! - [`ops`]: disk drain, the removal gate and what-if plans.
+//! - [`swap`]: disk slots, formatting a new disk, its refill, and the swap status.
 //! - [`object`]: the object record committed through Raft.
 //! - [`chunk`]: the chunkserver data RPC (headers, query parameters, responses).
 //! - [`config`]: the TOML config files of each server.
@@ -41,6 +42,7 @@ pub mod multipart;
 pub mod object;
 pub mod ops;
 pub mod rpc;
+pub mod swap;
 
 pub use error::{ApiError, ErrorCode};
 pub use rpc::Rpc;

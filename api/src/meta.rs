@@ -482,6 +482,9 @@ pub struct Heartbeat {
     /// Progress of the current scrub pass.
     #[serde(default)]
     pub scrub: Option<crate::durability::ScrubProgress>,
+    /// Every configured disk slot and what it holds now (see [`crate::swap`]).
+    #[serde(default)]
+    pub slots: Vec<crate::swap::SlotReport>,
 }
 rpc!(Heartbeat => HeartbeatResponse, "/v1/meta/heartbeat", leader);
 
@@ -496,6 +499,10 @@ pub struct HeartbeatResponse {
     /// increments `epoch`: a chunkserver that sees a new epoch starts a new pass now).
     #[serde(default)]
     pub scrub: crate::durability::ScrubControl,
+    /// This chunkserver's disks that the operator removed from service: the chunkserver
+    /// releases them (no I/O at all) so they can be pulled, and never takes them back.
+    #[serde(default)]
+    pub removed_disks: Vec<DiskId>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

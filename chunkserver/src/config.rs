@@ -49,6 +49,9 @@ pub struct ChunkserverConfig {
     pub disk_fail_after: u32,
     /// A probe slower than this makes the disk suspect (fail-slow).
     pub slow_probe: Duration,
+    /// Take a blank slot into service only when a filesystem of its own is mounted on it
+    /// (see [`crate::slots`]); off for directory-backed clusters.
+    pub require_mounted_disks: bool,
     /// Test-only fault injection (see [`crate::fault`]); the binary sets it from the
     /// `TRIREME_FAULT_INJECTION=1` environment variable, never from the config file.
     pub fault_injection: bool,
@@ -123,6 +126,7 @@ impl ChunkserverConfig {
             health: Duration::from_millis(file.health_ms.max(10)),
             disk_fail_after: file.disk_fail_after,
             slow_probe: Duration::from_millis(file.slow_probe_ms),
+            require_mounted_disks: file.require_mounted_disks,
             fault_injection: false,
         })
     }
@@ -158,6 +162,14 @@ mod tests {
         assert_eq!(c.disk_fail_after, 2);
         assert_eq!(c.slow_probe, Duration::from_millis(2000));
         assert!(!c.fault_injection);
+        assert!(!c.require_mounted_disks);
+        let mut f = file();
+        f.require_mounted_disks = true;
+        assert!(
+            ChunkserverConfig::from_file(f)
+                .expect("valid")
+                .require_mounted_disks
+        );
     }
 
     #[test]

@@ -9,16 +9,19 @@
 //! <dir>/scrub-state.json      the last scrub pass (see `scrub_state`)
 //! ```
 //!
-//! A blank (empty or missing) directory is formatted with a new random [`DiskId`]. A directory
-//! whose identity names another cluster or chunkserver, or that holds files but no identity,
-//! is refused: the disk is kept as `Offline` so heartbeats show it, and nothing is written.
+//! At start-up a blank (empty or missing) directory is formatted with a new random [`DiskId`]
+//! ([`crate::format`]). A directory whose identity names another cluster or chunkserver, or
+//! that holds files but no identity, is refused: the disk is kept as `Offline` so heartbeats
+//! show it, and nothing is written. A disk removed from service is *released*
+//! ([`Disk::release`]): it reports `Offline`, the workers holding it let go, and the lock on
+//! its identity file is dropped with the last reference.
 //!
 //! A disk in service has a [`DiskMonitor`] whose health state (healthy, suspect, failed) the
 //! health worker and the I/O paths keep current: a failed disk takes no writes.
 
 use crate::disk_health::DiskMonitor;
-use crate::fault;
-use crate::fsutil::{fsync_dir, statvfs, write_file_atomic};
+use crate::fsutil::{fsync_dir, statvfs};
+use crate::{fault, format};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
 use std::io;
@@ -26,6 +29,7 @@ use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
+use tokio::sync::watch;
 use trireme_api::ids::{ChunkId, ChunkserverId, DiskId};
 use trireme_api::meta::{DiskReport, DiskState};
 
@@ -33,7 +37,6 @@ use trireme_api::meta::{DiskReport, DiskState};
 pub const IDENTITY_FILE: &str = "trireme-disk.json";
 /// Version of the identity file format this code writes.
 pub const IDENTITY_VERSION: u32 = 1;
-const IDENTITY_TMP: &str = ".trireme-disk.json.tmp";
 const CHUNKS: &str = "chunks";
 const TMP: &str = "tmp";
 const QUARANTINE: &str = "quarantine";
@@ -102,18 +105,50 @@ pub struct Disk {
     /// Which `chunks/xx` directories are known to exist durably in this process.
     dirs_synced: Box<[AtomicBool]>,
     monitor: DiskMonitor,
+    /// Released from service (removed by the operator): no new I/O starts on it.
+    released: watch::Sender<bool>,
     /// Holds the advisory lock on the identity file while the disk is open.
     _lock: Option<File>,
 }
 
 impl Disk {
-    /// Opens the disk at `path`, formatting it if blank. Blocking.
+    /// Opens the disk at `path` (created if missing), formatting it if blank: start-up.
+    /// Blocking.
     pub fn open(
         path: &Path,
         cluster_id: &str,
         chunkserver: ChunkserverId,
     ) -> Result<Disk, DiskOpenError> {
-        let identity = load_or_format(path, cluster_id, chunkserver)?;
+        let identity = format::load_or_format(path, cluster_id, chunkserver)?;
+        Self::open_identity(path, identity)
+    }
+
+    /// Opens the disk at `path`, which must already have this chunkserver's identity (a
+    /// disk found at run time). Blocking.
+    pub fn open_existing(
+        path: &Path,
+        cluster_id: &str,
+        chunkserver: ChunkserverId,
+    ) -> Result<Disk, DiskOpenError> {
+        let identity = format::read_identity(path)?
+            .ok_or_else(|| DiskOpenError::BadIdentity(format!("{IDENTITY_FILE} is missing")))?;
+        format::check_identity(&identity, cluster_id, chunkserver)?;
+        Self::open_identity(path, identity)
+    }
+
+    /// Formats the blank directory at `path` with a new identity and opens it (`FormatDisk`).
+    /// Blocking.
+    pub fn format(
+        path: &Path,
+        cluster_id: &str,
+        chunkserver: ChunkserverId,
+    ) -> Result<Disk, DiskOpenError> {
+        let identity = format::format_blank(path, cluster_id, chunkserver)?;
+        Self::open_identity(path, identity)
+    }
+
+    /// Locks the identity file, creates the layout, cleans `tmp/` and counts the chunks.
+    fn open_identity(path: &Path, identity: DiskIdentity) -> Result<Disk, DiskOpenError> {
         let lock = File::open(path.join(IDENTITY_FILE)).map_err(io_ctx("open identity file"))?;
         // SAFETY: flock on a file descriptor we own; no memory is shared with the kernel.
         if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
@@ -140,6 +175,7 @@ impl Disk {
             usage: Mutex::new(usage),
             dirs_synced: (0..256).map(|_| AtomicBool::new(false)).collect(),
             monitor: DiskMonitor::default(),
+            released: watch::Sender::new(false),
             _lock: Some(lock),
         })
     }
@@ -154,6 +190,7 @@ impl Disk {
             usage: Mutex::new(DiskUsage::default()),
             dirs_synced: Box::new([]),
             monitor: DiskMonitor::default(),
+            released: watch::Sender::new(false),
             _lock: None,
         }
     }
@@ -164,9 +201,9 @@ impl Disk {
         self
     }
 
-    /// `Offline` if refused, else the health state.
+    /// `Offline` if refused or released, else the health state.
     pub fn state(&self) -> DiskState {
-        if self.offline {
+        if self.offline || self.is_released() {
             DiskState::Offline
         } else {
             self.monitor.state()
@@ -176,6 +213,24 @@ impl Disk {
     /// Refused at start-up.
     pub fn is_offline(&self) -> bool {
         self.offline
+    }
+
+    /// Marks the disk released (removed from service): the workers holding it stop, and
+    /// the lock on its identity file goes with the last reference. Returns false if it
+    /// already was.
+    pub fn release(&self) -> bool {
+        !self.released.send_replace(true)
+    }
+
+    /// Released from service.
+    pub fn is_released(&self) -> bool {
+        *self.released.borrow()
+    }
+
+    /// Resolves once the disk is released.
+    pub async fn wait_released(&self) {
+        let mut rx = self.released.subscribe();
+        let _ = rx.wait_for(|r| *r).await;
     }
 
     /// In service and taking writes: healthy or suspect (not failed, not offline).
@@ -300,85 +355,6 @@ impl Disk {
     }
 }
 
-/// Reads the identity file, or formats a blank directory. Blocking.
-fn load_or_format(
-    path: &Path,
-    cluster_id: &str,
-    chunkserver: ChunkserverId,
-) -> Result<DiskIdentity, DiskOpenError> {
-    fs::create_dir_all(path).map_err(io_ctx("create disk directory"))?;
-    let id_path = path.join(IDENTITY_FILE);
-    match fs::read(&id_path) {
-        Ok(bytes) => {
-            let identity: DiskIdentity = serde_json::from_slice(&bytes)
-                .map_err(|e| DiskOpenError::BadIdentity(e.to_string()))?;
-            check_identity(&identity, cluster_id, chunkserver)?;
-            Ok(identity)
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            let tmp = path.join(IDENTITY_TMP);
-            match fs::remove_file(&tmp) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io_ctx("remove stale identity tmp file")(e)),
-            }
-            let mut entries = fs::read_dir(path).map_err(io_ctx("list disk directory"))?;
-            let occupied = entries.try_fold(false, |found, entry| {
-                let entry = entry?;
-                Ok::<_, io::Error>(found || entry.file_name() != "lost+found")
-            });
-            if occupied.map_err(io_ctx("list disk directory"))? {
-                return Err(DiskOpenError::NotEmpty);
-            }
-            let identity = DiskIdentity {
-                format_version: IDENTITY_VERSION,
-                cluster_id: cluster_id.to_string(),
-                chunkserver_id: chunkserver,
-                disk_id: DiskId::random(),
-            };
-            let json = serde_json::to_vec_pretty(&identity)
-                .map_err(|e| DiskOpenError::BadIdentity(e.to_string()))?;
-            write_file_atomic(&tmp, &id_path, &json).map_err(io_ctx("write identity file"))?;
-            let disk = &identity.disk_id;
-            tracing::info!(path = %path.display(), %disk, "formatted blank disk");
-            Ok(identity)
-        }
-        Err(e) => Err(io_ctx("read identity file")(e)),
-    }
-}
-
-fn check_identity(
-    identity: &DiskIdentity,
-    cluster_id: &str,
-    chunkserver: ChunkserverId,
-) -> Result<(), DiskOpenError> {
-    if identity.format_version != IDENTITY_VERSION {
-        return Err(DiskOpenError::BadIdentity(format!(
-            "unsupported format_version {}",
-            identity.format_version
-        )));
-    }
-    if !identity.disk_id.is_valid() {
-        return Err(DiskOpenError::BadIdentity(format!(
-            "invalid disk id {:?}",
-            identity.disk_id.0
-        )));
-    }
-    if identity.cluster_id != cluster_id {
-        return Err(DiskOpenError::ForeignCluster {
-            found: identity.cluster_id.clone(),
-            expected: cluster_id.to_string(),
-        });
-    }
-    if identity.chunkserver_id != chunkserver {
-        return Err(DiskOpenError::ForeignChunkserver {
-            found: identity.chunkserver_id,
-            expected: chunkserver,
-        });
-    }
-    Ok(())
-}
-
 /// Removes everything left in `tmp/` by writes that never finished.
 fn clean_tmp(tmp: &Path) -> io::Result<()> {
     let mut removed = 0u64;
@@ -421,6 +397,14 @@ fn scan_chunks(chunks: &Path) -> io::Result<DiskUsage> {
         }
     }
     Ok(usage)
+}
+
+impl Drop for Disk {
+    fn drop(&mut self) {
+        if self.is_released() {
+            tracing::info!(disk = %self.id, path = %self.path.display(), "released disk closed: no I/O left on it");
+        }
+    }
 }
 
 #[cfg(test)]

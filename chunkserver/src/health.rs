@@ -1,7 +1,9 @@
-//! The disk health worker ("health"): every `health` interval, and at once when an I/O path
-//! saw an I/O error, it probes each disk in service ([`crate::probe`]) on the blocking pool
-//! under a timeout of max(5 x `slow_probe`, 10 s), so a disk that stops answering fails its
-//! probes. A probe that is still stuck when the next one is due counts as failed without
+//! The disk health worker ("health"): every `health` interval it inspects the disk slots
+//! without an open disk ([`crate::store::Store::inspect_slots`]) and starts probing the disks
+//! that came into service. Every `health` interval, and at once when an I/O path saw an I/O
+//! error, it probes each disk in service ([`crate::probe`]), until the disk is released, on
+//! the blocking pool under a timeout of max(5 x `slow_probe`, 10 s), so a disk that stops
+//! answering fails its probes. A probe that is still stuck when the next one is due counts as failed without
 //! starting another. The results drive each disk's [`crate::disk_health::HealthTracker`],
 //! together with two signals computed here: fail-slow (read or write p99 on real traffic,
 //! or the probe latency, far above the other disks' on this chunkserver; see
@@ -12,12 +14,14 @@ use crate::disk_health::{HealthPolicy, ProbeResult, Signals, RECENT_IO_ERRORS, R
 use crate::latency::{is_outlier, Percentiles, MIN_SAMPLES};
 use crate::probe::probe;
 use crate::shared::Shared;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 use trireme_api::durability::WorkerState;
+use trireme_api::ids::DiskId;
 use trireme_api::meta::DiskState;
 
 /// Probes triggered by I/O errors are at least this far apart, per disk.
@@ -34,7 +38,7 @@ pub fn probe_timeout(slow_probe: Duration) -> Duration {
 }
 
 /// Runs until `stop` turns true.
-pub async fn run(shared: Arc<Shared>, stop: watch::Receiver<bool>) {
+pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let config = &shared.config;
     let policy = HealthPolicy {
         fail_after: config.disk_fail_after,
@@ -42,24 +46,49 @@ pub async fn run(shared: Arc<Shared>, stop: watch::Receiver<bool>) {
         slow_probe: config.slow_probe,
     };
     let timeout = probe_timeout(config.slow_probe);
-    let disks: Vec<Arc<Disk>> = shared
-        .store
-        .disks()
-        .iter()
-        .filter(|d| !d.is_offline())
-        .cloned()
-        .collect();
-    summarize(&shared);
-    let loops = disks
-        .iter()
-        .map(|disk| disk_loop(&shared, disk, policy, timeout, stop.clone()));
-    futures::future::join_all(loops).await;
+    let mut ticker = tokio::time::interval(config.health);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut loops: BTreeMap<DiskId, JoinHandle<()>> = BTreeMap::new();
+    let mut inspecting: Option<JoinHandle<()>> = None;
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => break,
+            _ = ticker.tick() => {}
+        }
+        // A disk found or formatted since the last tick is probed from now on; the loop
+        // of a released disk has ended.
+        loops.retain(|_, h| !h.is_finished());
+        for disk in shared.store.disks() {
+            if disk.is_offline() || disk.is_released() || loops.contains_key(&disk.id) {
+                continue;
+            }
+            let task = disk_loop(shared.clone(), disk.clone(), policy, timeout, stop.clone());
+            loops.insert(disk.id.clone(), tokio::spawn(task));
+        }
+        summarize(&shared);
+        // What the slots without a disk hold; an inspection stuck on a dead mount is not
+        // started again until it returns.
+        if inspecting.as_ref().is_none_or(|h| h.is_finished()) {
+            let store = shared.store.clone();
+            let removed = shared.removed();
+            let known = shared.control.borrow().known;
+            inspecting = Some(tokio::task::spawn_blocking(move || {
+                store.inspect_slots(&removed, known)
+            }));
+        }
+    }
+    for (_, task) in loops {
+        if let Err(e) = task.await {
+            tracing::error!(error = %e, "disk health loop panicked");
+        }
+    }
     tracing::debug!("health worker stopped");
 }
 
+/// Probes one disk until shutdown or until the disk is released.
 async fn disk_loop(
-    shared: &Shared,
-    disk: &Arc<Disk>,
+    shared: Arc<Shared>,
+    disk: Arc<Disk>,
     policy: HealthPolicy,
     timeout: Duration,
     mut stop: watch::Receiver<bool>,
@@ -72,6 +101,7 @@ async fn disk_loop(
     loop {
         let requested = tokio::select! {
             _ = stop.wait_for(|s| *s) => break,
+            () = disk.wait_released() => break,
             _ = ticker.tick() => false,
             () = disk.monitor().probe_requested() => true,
         };
@@ -85,9 +115,13 @@ async fn disk_loop(
             }
         }
         worker.begin();
-        let result = probe_once(disk, &mut stuck, timeout).await;
+        let result = probe_once(&disk, &mut stuck, timeout).await;
+        if disk.is_released() {
+            worker.end();
+            break;
+        }
         last = Some(Instant::now());
-        let signals = signals(shared, disk, result.latency(), Instant::now());
+        let signals = signals(&shared, &disk, result.latency(), Instant::now());
         let (before, after) = disk.monitor().probed(&result, &signals, &policy);
         worker.done(1, crate::probe::PROBE_BYTES as u64);
         if let ProbeResult::Failed(e) = &result {
@@ -104,7 +138,7 @@ async fn disk_loop(
             }
         }
         worker.end();
-        summarize(shared);
+        summarize(&shared);
     }
 }
 
@@ -143,9 +177,8 @@ pub fn signals(
     probe_latency: Option<Duration>,
     now: Instant,
 ) -> Signals {
-    let peers: Vec<&Arc<Disk>> = shared
-        .store
-        .disks()
+    let all = shared.store.disks();
+    let peers: Vec<&Arc<Disk>> = all
         .iter()
         .filter(|d| d.id != disk.id && !d.is_offline())
         .collect();

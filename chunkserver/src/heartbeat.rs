@@ -1,8 +1,9 @@
 //! The heartbeat worker: every `heartbeat` interval it sends a
 //! [`trireme_api::meta::Heartbeat`] (this chunkserver's id, bound address, disk reports with
-//! their health, the workers' status and the scrub progress) to the meta leader, and keeps
-//! the worker settings and scrub control of each answer in [`Shared::control`] for the
-//! workers, until shutdown. The first failure after a success is a warning, later ones are
+//! their health, every disk slot, the workers' status and the scrub progress) to the meta
+//! leader, keeps the worker settings and scrub control of each answer in
+//! [`Shared::control`] for the workers, and releases the disks the answer lists as removed
+//! from service ([`Shared::apply_removed`]), until shutdown. The first failure after a success is a warning, later ones are
 //! debug logs, so a cluster test whose meta is down stays readable.
 
 use crate::shared::Shared;
@@ -41,6 +42,7 @@ pub async fn run(shared: Arc<Shared>, addr: SocketAddr, mut stop: watch::Receive
             disks: shared.store.reports().await,
             workers: shared.workers.statuses(),
             scrub,
+            slots: shared.store.slot_reports(),
         };
         let result = tokio::select! {
             _ = stopped(&mut stop) => break,
@@ -58,6 +60,8 @@ pub async fn run(shared: Arc<Shared>, addr: SocketAddr, mut stop: watch::Receive
                     tracing::info!("heartbeats reach the meta leader");
                 }
                 failing = false;
+                // Removed disks first: the control marks the removed list known.
+                shared.apply_removed(resp.removed_disks);
                 shared.apply_control(resp.settings, resp.scrub);
             }
             Err(e) if !failing => {

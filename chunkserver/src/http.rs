@@ -1,6 +1,7 @@
-//! The chunk data RPC over HTTP (see `trireme_api::chunk`): routes, the cluster-secret
-//! middleware, and the mapping of [`StoreError`] onto [`ApiError`] responses. Everything but
-//! `GET /metrics` needs the cluster secret.
+//! The chunk data RPC over HTTP (see `trireme_api::chunk`) and `FormatDisk` (see
+//! `trireme_api::swap`): routes, the cluster-secret middleware, and the mapping of
+//! [`StoreError`] onto [`ApiError`] responses. Everything but `GET /metrics` needs the
+//! cluster secret.
 
 use crate::error::StoreError;
 use crate::shared::Shared;
@@ -20,6 +21,7 @@ use trireme_api::chunk::{
     ReadChunkQuery, VerifyChunk, VerifyChunkResponse, BLAKE3_HEADER,
 };
 use trireme_api::ids::{ChunkId, DiskId};
+use trireme_api::swap::{FormatDisk, FormatDiskResponse};
 use trireme_api::{ApiError, ErrorCode, Rpc};
 use trireme_client::ChunkClient;
 
@@ -57,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route(ChunkserverStatusRequest::PATH, post(status))
         .route(PullChunk::PATH, post(pull_chunk))
         .route(VerifyChunk::PATH, post(verify_chunk))
+        .route(FormatDisk::PATH, post(format_disk))
         .layer(DefaultBodyLimit::max(MAX_CHUNK_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .route(METRICS_PATH, get(metrics_text))
@@ -210,6 +213,19 @@ async fn verify_chunk(
         .verify(&req.disk, &req.chunk, req.blake3.as_deref())
         .await?;
     Ok(Json(checked))
+}
+
+/// `FormatDisk`: formats the blank disk in a slot and takes it into service. The disks known
+/// to be removed are the request's, the last heartbeat answer's and those released here.
+async fn format_disk(
+    State(state): State<AppState>,
+    req: Result<Json<FormatDisk>, JsonRejection>,
+) -> Result<Json<FormatDiskResponse>, HttpError> {
+    let Json(req) = req.map_err(|e| invalid(e.body_text()))?;
+    let mut removed = state.shared.removed();
+    removed.extend(req.removed);
+    let store = &state.shared.store;
+    Ok(Json(store.format_slot(&req.path, &removed).await?))
 }
 
 async fn metrics_text(State(state): State<AppState>) -> Response {

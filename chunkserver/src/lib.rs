@@ -11,6 +11,15 @@
 //! verification is quarantined (moved aside, never deleted) and reported to the meta leader,
 //! which repairs it by asking another chunkserver to pull a good copy.
 //!
+//! Disk swap: each configured disk path is a *slot*. A disk the meta leader lists as removed
+//! from service in a heartbeat answer is released (no new I/O; its lock goes with the last
+//! in-flight operation) and never taken back; every heartbeat reports every slot and what it
+//! holds (see `trireme_api::swap`), and `POST /v1/disk/format` formats the blank disk put in
+//! a slot with a new identity and takes it into service. A disk of this chunkserver that was
+//! never removed, found later in a slot without a disk (mounted after start-up), is taken
+//! into service. With `require_mounted_disks`, a slot with no filesystem mounted on it is
+//! never formatted nor opened, not even at start-up.
+//!
 //! Test-only fault injection: started with `TRIREME_FAULT_INJECTION=1`, a file
 //! `<disk>/.trireme-inject-delay-ms` holding a number makes every chunk read, chunk write,
 //! scrub read and probe on that disk sleep that many milliseconds (see [`fault`]).
@@ -20,7 +29,12 @@
 //! - [`error`]: [`StoreError`] (chunk operations, mapped onto the wire's `ApiError`) and
 //!   [`ChunkserverError`] (start-up and serving).
 //! - [`chunk_file`]: the versioned chunk file format: header, block digests, verified reads.
-//! - [`disk`]: one disk: identity file, directory layout, start-up scan, usage counters.
+//! - [`disk`]: one disk: identity file, directory layout, start-up scan, usage counters,
+//!   release from service.
+//! - [`format`]: identity files: reading and checking them, formatting a blank directory
+//!   (start-up and `FormatDisk` share it).
+//! - [`slots`]: what a disk slot (a configured disk path) holds now: the `SlotReport` of a
+//!   slot without an open disk (blank, foreign, retired, ...), and mount-point detection.
 //! - [`disk_health`]: the health state machine (pure) and each disk's monitor (probe results,
 //!   I/O errors, corrupt replicas, traffic latencies and counters).
 //! - [`latency`]: bounded latency samples, percentiles, the fail-slow outlier test.
@@ -28,21 +42,23 @@
 //! - [`fault`]: the test-only fault injector.
 //! - [`fsutil`]: fsync of directories, atomic file writes, statvfs, disk-failure errors.
 //! - [`store`]: put/get/delete/verify of chunks on the disks, on the blocking pool
-//!   (`store/read.rs`, `store/write.rs`).
+//!   (`store/read.rs`, `store/write.rs`); the slot table (`store/table.rs`): opening the
+//!   slots at start-up, releasing a removed disk, inspecting the empty slots, formatting a
+//!   blank one.
 //! - [`verify`]: full verification of one replica and what happens to a bad one.
 //! - [`quarantine`]: moving a bad replica aside.
 //! - [`report`]: the queue of bad-replica reports to the meta leader.
 //! - [`pull`]: `POST /v1/chunk/pull`, the repair copy from another chunkserver.
 //! - [`shared`]: the state handlers and workers share, and the run-time control from the
-//!   meta leader (worker settings, scrub control).
+//!   meta leader (worker settings, scrub control, removed disks).
 //! - [`workers`]: the named workers' status (`health`, `scrub`, `inventory`, `pull`).
-//! - [`health`]: the disk health worker.
+//! - [`health`]: the disk health worker (and the slot inspection on its tick).
 //! - [`scrub`]: the scrub worker (`scrub/schedule.rs`: when a pass is due);
 //!   [`scrub_state`] its history on disk; [`throttle`] its token bucket and pacing.
 //! - [`heartbeat`]: the worker reporting to the meta leader and taking its control.
 //! - [`inventory`]: the worker reporting held chunks and deleting the unreferenced ones (GC).
 //! - [`metrics`]: `GET /metrics`, Prometheus text.
-//! - [`http`]: axum routes and the cluster-secret middleware.
+//! - [`http`]: axum routes (chunk RPC, `FormatDisk`) and the cluster-secret middleware.
 //! - `main.rs`: the `trireme-chunkserver --config FILE` binary.
 
 pub mod chunk_file;
@@ -51,6 +67,7 @@ pub mod disk;
 pub mod disk_health;
 pub mod error;
 pub mod fault;
+pub mod format;
 pub mod fsutil;
 pub mod health;
 pub mod heartbeat;
@@ -65,6 +82,7 @@ pub mod report;
 pub mod scrub;
 pub mod scrub_state;
 pub mod shared;
+pub mod slots;
 pub mod store;
 pub mod throttle;
 pub mod verify;
@@ -102,14 +120,13 @@ pub async fn run(
     }
     let with_meta = !config.meta.is_empty();
     let reporter = Arc::new(report::Reporter::new(config.id, with_meta));
-    let store = store::Store::open(
-        &config.cluster.cluster_id,
-        config.id,
-        &config.disks,
-        reporter.clone(),
-        config.fault_injection,
-    )
-    .await;
+    let settings = store::StoreSettings {
+        cluster_id: config.cluster.cluster_id.clone(),
+        chunkserver: config.id,
+        require_mounted_disks: config.require_mounted_disks,
+        fault_injection: config.fault_injection,
+    };
+    let store = store::Store::open(settings, &config.disks, reporter.clone()).await;
     let store = Arc::new(store);
     let online = store.disks().iter().filter(|d| d.is_online()).count();
     let shared = Arc::new(shared::Shared::new(config.clone(), store, reporter.clone()));

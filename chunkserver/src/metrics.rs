@@ -17,6 +17,7 @@
 //! - `bad_replica_reports_pending`, `bad_replica_reports_sent_total`.
 
 use crate::shared::Shared;
+use crate::store::Store;
 use std::fmt::{Display, Write};
 use std::sync::atomic::Ordering;
 use trireme_api::durability::{ScrubProgress, WorkerState, WorkerStatus};
@@ -62,10 +63,9 @@ pub struct Snapshot {
 
 /// Collects the numbers of this chunkserver.
 pub async fn snapshot(shared: &Shared) -> Snapshot {
-    let reports = shared.store.reports().await;
-    let disks = shared
-        .store
-        .disks()
+    let disks = shared.store.disks();
+    let reports = Store::reports_of(disks.clone()).await;
+    let disks = disks
         .iter()
         .zip(reports)
         .map(|(disk, report)| {

@@ -12,7 +12,9 @@
 //!   last pass never finished, and at first start-up.
 //! - `scrub.running = false` pauses in place (state `Paused`); resuming continues the pass.
 //! - Until the first heartbeat answer the worker waits, so a paused scrub stays paused
-//!   across restarts. Its history is kept on each disk ([`crate::scrub_state`]).
+//!   across restarts. Its history is kept on each disk ([`crate::scrub_state`]), by disk id:
+//!   a disk new in its slot starts with its own (fresh) record, and a disk that came into
+//!   service is scrubbed from the next pass on.
 
 mod schedule;
 
@@ -25,11 +27,12 @@ use crate::shared::{Control, Shared};
 use crate::throttle::{pace, TokenBucket};
 use crate::verify::{check_replica, Checked, Outcome};
 use crate::workers::WorkerHandle;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use trireme_api::durability::WorkerState;
-use trireme_api::ids::ChunkId;
+use trireme_api::ids::{ChunkId, DiskId};
 
 /// Settings read by this worker.
 pub const BANDWIDTH: &str = "scrub.bandwidth_mib";
@@ -49,6 +52,57 @@ enum Gate {
     Stop,
 }
 
+/// The scrub records of the disks in service: those in `known` as they are, the others
+/// read from their disks (a new disk has none: a fresh record). Disks gone from service
+/// are dropped.
+async fn load_records(
+    disks: Vec<Arc<Disk>>,
+    known: &BTreeMap<DiskId, SavedScrub>,
+) -> BTreeMap<DiskId, SavedScrub> {
+    let mut out = BTreeMap::new();
+    let mut load = Vec::new();
+    for disk in disks
+        .into_iter()
+        .filter(|d| !d.is_offline() && !d.is_released())
+    {
+        match known.get(&disk.id) {
+            Some(s) => {
+                out.insert(disk.id.clone(), s.clone());
+            }
+            None => load.push(disk),
+        }
+    }
+    if load.is_empty() {
+        return out;
+    }
+    let loaded = tokio::task::spawn_blocking(move || {
+        load.into_iter()
+            .map(|d| {
+                let record = scrub_state::load(&d);
+                (d, record)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_default();
+    for (disk, record) in loaded {
+        if let Some(ms) = record.as_ref().and_then(|r| r.disk_scrubbed_ms) {
+            disk.monitor().set_last_scrub_ms(ms);
+        }
+        let record = record.unwrap_or_else(fresh);
+        out.insert(disk.id.clone(), record);
+    }
+    out
+}
+
+/// The record of a disk never scrubbed.
+fn fresh() -> SavedScrub {
+    SavedScrub {
+        v: scrub_state::VERSION,
+        ..SavedScrub::default()
+    }
+}
+
 /// Runs until `stop` turns true.
 pub async fn run(shared: Arc<Shared>, stop: watch::Receiver<bool>) {
     let mut s = Scrubber::start(shared, stop).await;
@@ -66,8 +120,9 @@ struct Scrubber {
     control: watch::Receiver<Control>,
     stop: watch::Receiver<bool>,
     bucket: TokenBucket,
-    /// Per disk, in store order: the record persisted on it.
-    saved: Vec<SavedScrub>,
+    /// Per disk in service, by id: the record persisted on it. A disk new in its slot gets
+    /// its own record (fresh on a new disk), never its predecessor's.
+    saved: BTreeMap<DiskId, SavedScrub>,
     /// The last pass started.
     history: Option<SavedScrub>,
     bytes_total: u64,
@@ -75,26 +130,8 @@ struct Scrubber {
 
 impl Scrubber {
     async fn start(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Self {
-        let disks = shared.store.disks().to_vec();
-        let loaded = tokio::task::spawn_blocking(move || {
-            disks
-                .iter()
-                .map(|d| (!d.is_offline()).then(|| scrub_state::load(d)).flatten())
-                .collect::<Vec<_>>()
-        })
-        .await
-        .unwrap_or_default();
-        let history = scrub_state::newest(loaded.iter().flatten());
-        let mut saved = Vec::new();
-        for (disk, record) in shared.store.disks().iter().zip(&loaded) {
-            if let Some(ms) = record.as_ref().and_then(|r| r.disk_scrubbed_ms) {
-                disk.monitor().set_last_scrub_ms(ms);
-            }
-            saved.push(record.clone().unwrap_or(SavedScrub {
-                v: scrub_state::VERSION,
-                ..SavedScrub::default()
-            }));
-        }
+        let saved = load_records(shared.store.disks(), &BTreeMap::new()).await;
+        let history = scrub_state::newest(saved.values().filter(|s| **s != fresh()));
         if let Some(h) = &history {
             let mut p = shared.scrub();
             p.epoch = h.epoch;
@@ -143,6 +180,7 @@ impl Scrubber {
     /// Runs one pass; None on shutdown.
     async fn run_pass(&mut self, pass: Pass) -> Option<()> {
         let started = Instant::now();
+        self.saved = load_records(self.shared.store.disks(), &self.saved).await;
         let last = self.history.clone().unwrap_or_default();
         let record = SavedScrub {
             v: scrub_state::VERSION,
@@ -152,8 +190,8 @@ impl Scrubber {
         };
         self.begin(&record).await;
         let lists = self.list().await;
-        let total_bytes: u64 = lists.iter().flat_map(|(_, _, l)| l).map(|c| c.len).sum();
-        let total: usize = lists.iter().map(|(_, _, l)| l.len()).sum();
+        let total_bytes: u64 = lists.iter().flat_map(|(_, l)| l).map(|c| c.len).sum();
+        let total: usize = lists.iter().map(|(_, l)| l.len()).sum();
         self.shared.scrub().chunks_total = total as u64;
         let interval = Duration::from_secs(self.control.borrow().setting(INTERVAL));
         let target = pass.paced.then_some(interval / 2);
@@ -164,7 +202,7 @@ impl Scrubber {
             "scrub pass started"
         );
         let mut done_bytes = 0u64;
-        for (index, disk, chunks) in lists {
+        for (disk, chunks) in lists {
             let mut finished = true;
             for (i, item) in chunks.iter().enumerate() {
                 match self.gate(pass.epoch).await {
@@ -202,10 +240,10 @@ impl Scrubber {
             if finished {
                 let now = unix_ms();
                 disk.monitor().set_last_scrub_ms(now);
-                if let Some(s) = self.saved.get_mut(index) {
+                if let Some(s) = self.saved.get_mut(&disk.id) {
                     s.disk_scrubbed_ms = Some(now);
                 }
-                self.persist(Some(index)).await;
+                self.persist(Some(&disk.id)).await;
             }
         }
         self.finish(pass).await;
@@ -215,7 +253,7 @@ impl Scrubber {
     /// Records a pass start everywhere.
     async fn begin(&mut self, record: &SavedScrub) {
         self.history = Some(record.clone());
-        for s in &mut self.saved {
+        for s in self.saved.values_mut() {
             *s = SavedScrub {
                 disk_scrubbed_ms: s.disk_scrubbed_ms,
                 ..record.clone()
@@ -235,7 +273,7 @@ impl Scrubber {
 
     async fn finish(&mut self, pass: Pass) {
         let now = unix_ms();
-        for s in self.saved.iter_mut().chain(self.history.as_mut()) {
+        for s in self.saved.values_mut().chain(self.history.as_mut()) {
             s.pass_completed_ms = Some(now);
             s.last_pass_epoch = Some(pass.epoch);
         }
@@ -256,9 +294,9 @@ impl Scrubber {
     }
 
     /// The chunk files of every disk in service.
-    async fn list(&self) -> Vec<(usize, Arc<Disk>, Vec<ListedChunk>)> {
+    async fn list(&self) -> Vec<(Arc<Disk>, Vec<ListedChunk>)> {
         let mut out = Vec::new();
-        for (index, disk) in self.shared.store.disks().iter().enumerate() {
+        for disk in self.shared.store.disks() {
             if !disk.is_online() {
                 continue;
             }
@@ -266,7 +304,7 @@ impl Scrubber {
             match tokio::task::spawn_blocking(move || d.list_chunks()).await {
                 Ok(Ok(mut chunks)) => {
                     chunks.sort_by(|a, b| a.chunk.cmp(&b.chunk));
-                    out.push((index, disk.clone(), chunks));
+                    out.push((disk.clone(), chunks));
                 }
                 Ok(Err(e)) => {
                     let what = format!("cannot list chunks of disk {}: {e}", disk.id);
@@ -374,16 +412,14 @@ impl Scrubber {
     }
 
     /// Writes the records of one disk (or all) in service.
-    async fn persist(&self, only: Option<usize>) {
+    async fn persist(&self, only: Option<&DiskId>) {
         let jobs: Vec<(Arc<Disk>, SavedScrub)> = self
             .shared
             .store
             .disks()
-            .iter()
-            .zip(&self.saved)
-            .enumerate()
-            .filter(|(i, (d, _))| only.is_none_or(|o| o == *i) && d.is_online())
-            .map(|(_, (d, s))| (d.clone(), s.clone()))
+            .into_iter()
+            .filter(|d| only.is_none_or(|o| *o == d.id) && d.is_online())
+            .filter_map(|d| self.saved.get(&d.id).map(|s| (d.clone(), s.clone())))
             .collect();
         let saved = tokio::task::spawn_blocking(move || {
             for (disk, state) in jobs {
@@ -417,5 +453,41 @@ impl Scrubber {
             w.bytes = self.bytes_total;
             w.progress = Some(text);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_new_disk_in_a_slot_starts_with_a_fresh_record() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let old = Arc::new(Disk::open(&root.path().join("old"), "c1", 1).expect("open"));
+        let kept = Arc::new(Disk::open(&root.path().join("kept"), "c1", 1).expect("open"));
+        let done = SavedScrub {
+            epoch: 4,
+            pass_started_ms: Some(100),
+            pass_completed_ms: Some(200),
+            disk_scrubbed_ms: Some(150),
+            ..fresh()
+        };
+        scrub_state::save(&kept, &done).expect("save");
+        let known = load_records(vec![old.clone(), kept.clone()], &BTreeMap::new()).await;
+        assert_eq!(known.get(&old.id), Some(&fresh()));
+        assert_eq!(known.get(&kept.id), Some(&done));
+        assert_eq!(kept.monitor().last_scrub_ms(), Some(150));
+
+        // The old disk released, a new one in its place: the old record goes, the new disk
+        // gets its own.
+        old.release();
+        let new = Arc::new(Disk::open(&root.path().join("new"), "c1", 1).expect("open"));
+        let mut known = known;
+        known.insert(old.id.clone(), done.clone());
+        let now = load_records(vec![old.clone(), kept.clone(), new.clone()], &known).await;
+        assert_eq!(now.len(), 2);
+        assert!(!now.contains_key(&old.id));
+        assert_eq!(now.get(&new.id), Some(&fresh()));
+        assert_eq!(now.get(&kept.id), Some(&done));
     }
 }

@@ -1,7 +1,7 @@
 //! What the handlers and workers of one chunkserver share, passed explicitly (no globals):
 //! the store, the bad-replica reporter, the workers' status, the scrub progress, and the
 //! run-time [`Control`] (worker settings and scrub control) that every heartbeat answer from
-//! the meta leader refreshes.
+//! the meta leader refreshes, and the disks it lists as removed from service.
 
 use crate::config::ChunkserverConfig;
 use crate::report::Reporter;
@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::watch;
 use trireme_api::durability::{setting, ScrubControl, ScrubProgress};
+use trireme_api::ids::DiskId;
 
 /// Run-time control from the meta leader.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -40,6 +41,9 @@ pub struct Shared {
     pub workers: Workers,
     scrub: Mutex<ScrubProgress>,
     pub control: watch::Sender<Control>,
+    /// This chunkserver's disks removed from service, as the last heartbeat answer listed
+    /// them.
+    removed: Mutex<Vec<DiskId>>,
 }
 
 impl Shared {
@@ -55,12 +59,29 @@ impl Shared {
             reporter,
             scrub: Mutex::new(ScrubProgress::default()),
             control: watch::Sender::new(control),
+            removed: Mutex::new(Vec::new()),
         }
     }
 
     /// The scrub progress, locked.
     pub fn scrub(&self) -> MutexGuard<'_, ScrubProgress> {
         self.scrub.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The removed disks of the last heartbeat answer.
+    pub fn removed(&self) -> Vec<DiskId> {
+        self.removed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Takes the removed disks of a heartbeat answer and releases those still open (see
+    /// [`Store::release`]); returns the ids released now.
+    pub fn apply_removed(&self, removed: Vec<DiskId>) -> Vec<DiskId> {
+        let released = self.store.release(&removed);
+        *self.removed.lock().unwrap_or_else(|e| e.into_inner()) = removed;
+        released
     }
 
     /// Takes the settings and scrub control of a heartbeat answer.

@@ -9,27 +9,65 @@
 //!   and reported; the request still gets its error. Reads are served from a failed disk
 //!   too (verified bytes from a read-only disk may be the last copy).
 //! - Every chunk read and write records its latency and bytes in the disk's monitor.
+//! - The disks live in slots (`store/table.rs`), one per configured path: a disk removed
+//!   from service is released from its slot (its I/O is then refused, `DiskUnavailable`),
+//!   and a blank disk put in its place is formatted on the meta leader's request.
 
 mod read;
+mod table;
 mod write;
 
 use crate::disk::Disk;
 use crate::error::StoreError;
 use crate::fsutil::{is_full, is_io_failure};
 use crate::report::Reporter;
+use crate::slots::{Released, SlotContext};
 use crate::verify::{check_replica, verify_replica, Outcome, Verdict};
 use bytes::Bytes;
+use std::collections::BTreeSet;
 use std::io;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use table::Slot;
 use trireme_api::chunk::{PutChunkResponse, VerifyChunkResponse};
 use trireme_api::ids::{ChunkId, ChunkserverId, DiskId};
 use trireme_api::meta::{DiskReport, DiskState};
 
-/// The disks of one chunkserver, refused ones included (as `Offline`).
+/// What the store needs to know to open, judge and format disks.
+#[derive(Clone, Debug)]
+pub struct StoreSettings {
+    pub cluster_id: String,
+    pub chunkserver: ChunkserverId,
+    /// Take a blank slot into service only when a filesystem is mounted on it.
+    pub require_mounted_disks: bool,
+    /// Test-only fault injection (see [`crate::fault`]).
+    pub fault_injection: bool,
+}
+
+impl StoreSettings {
+    /// The context a slot is judged in.
+    pub fn context<'a>(
+        &'a self,
+        removed: &'a BTreeSet<DiskId>,
+        released: Option<&'a Released>,
+    ) -> SlotContext<'a> {
+        SlotContext {
+            cluster_id: &self.cluster_id,
+            chunkserver: self.chunkserver,
+            require_mounted: self.require_mounted_disks,
+            removed,
+            released,
+        }
+    }
+}
+
+/// The disk slots of one chunkserver (see `store/table.rs`).
 #[derive(Debug)]
 pub struct Store {
-    disks: Vec<Arc<Disk>>,
+    slots: RwLock<Vec<Slot>>,
+    /// Every disk released by this process.
+    retired: Mutex<BTreeSet<DiskId>>,
+    settings: StoreSettings,
     reporter: Arc<Reporter>,
 }
 
@@ -43,39 +81,52 @@ enum Access {
 }
 
 impl Store {
-    /// Opens every disk in parallel; a disk that cannot be taken into service is logged and
+    /// Opens every slot in parallel; a disk that cannot be taken into service is logged and
     /// kept as `Offline`. Bad replicas found later are reported through `reporter`.
     pub async fn open(
-        cluster_id: &str,
-        chunkserver: ChunkserverId,
+        settings: StoreSettings,
         paths: &[PathBuf],
         reporter: Arc<Reporter>,
-        fault_injection: bool,
     ) -> Store {
         let opens = paths.iter().enumerate().map(|(index, path)| {
-            let (path, cluster_id) = (path.clone(), cluster_id.to_string());
-            let fallback = path.clone();
+            let (path, settings) = (path.clone(), settings.clone());
             async move {
-                let open = move || {
-                    open_or_offline(&path, index, &cluster_id, chunkserver)
-                        .with_fault_injection(fault_injection)
-                };
+                let fallback = path.clone();
+                let open = move || table::open_slot(index, &path, &settings);
                 match tokio::task::spawn_blocking(open).await {
-                    Ok(disk) => Arc::new(disk),
+                    Ok(slot) => slot,
                     Err(e) => {
                         let path = fallback.display();
                         tracing::error!(%path, error = %e, "opening disk panicked");
-                        Arc::new(Disk::offline(&fallback, index))
+                        let detail = format!("opening the disk panicked: {e}");
+                        let report = crate::slots::report(
+                            index,
+                            &fallback,
+                            trireme_api::swap::SlotState::NoDisk,
+                            None,
+                            false,
+                            detail,
+                        );
+                        table::refused_slot(index, &fallback, report)
                     }
                 }
             }
         });
-        let disks = futures::future::join_all(opens).await;
-        Store { disks, reporter }
+        let slots = futures::future::join_all(opens).await;
+        Store {
+            slots: RwLock::new(slots),
+            retired: Mutex::new(BTreeSet::new()),
+            settings,
+            reporter,
+        }
     }
 
-    pub fn disks(&self) -> &[Arc<Disk>] {
-        &self.disks
+    fn read(&self) -> RwLockReadGuard<'_, Vec<Slot>> {
+        self.slots.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Vec<Slot>> {
+        self.slots.write().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn reporter(&self) -> &Arc<Reporter> {
@@ -84,7 +135,11 @@ impl Store {
 
     /// Heartbeat reports of every disk.
     pub async fn reports(&self) -> Vec<DiskReport> {
-        let disks = self.disks.clone();
+        Self::reports_of(self.disks()).await
+    }
+
+    /// The reports of `disks`, in order.
+    pub async fn reports_of(disks: Vec<Arc<Disk>>) -> Vec<DiskReport> {
         tokio::task::spawn_blocking(move || disks.iter().map(|d| d.report()).collect())
             .await
             .unwrap_or_default()
@@ -217,9 +272,20 @@ impl Store {
                 disk.0
             )));
         }
-        let found = self.disks.iter().find(|d| d.id == *disk);
-        let found = found
-            .ok_or_else(|| StoreError::NotFound(format!("no disk {disk} on this chunkserver")))?;
+        let found = self.disks().into_iter().find(|d| d.id == *disk);
+        let found = match found {
+            Some(found) => found,
+            None if self.retired().contains(disk) => {
+                return Err(StoreError::DiskUnavailable(format!(
+                    "disk {disk} was removed from service and released by this chunkserver"
+                )))
+            }
+            None => {
+                return Err(StoreError::NotFound(format!(
+                    "no disk {disk} on this chunkserver"
+                )))
+            }
+        };
         let state = found.state();
         let refused = match access {
             Access::Read => state == DiskState::Offline,
@@ -232,27 +298,7 @@ impl Store {
                 state.as_str()
             )));
         }
-        Ok(found.clone())
-    }
-}
-
-/// Opens one disk, or logs why not and returns it `Offline`. Blocking.
-fn open_or_offline(
-    path: &Path,
-    index: usize,
-    cluster_id: &str,
-    chunkserver: ChunkserverId,
-) -> Disk {
-    match Disk::open(path, cluster_id, chunkserver) {
-        Ok(disk) => {
-            tracing::info!(path = %path.display(), disk = %disk.id, "disk in service");
-            disk
-        }
-        Err(e) => {
-            let path_text = path.display();
-            tracing::error!(path = %path_text, error = %e, "disk refused; reporting it offline");
-            Disk::offline(path, index)
-        }
+        Ok(found)
     }
 }
 

@@ -23,6 +23,7 @@ async fn record(State(seen): State<Seen>, Json(hb): Json<Heartbeat>) -> Json<Hea
         cluster_id: CLUSTER.into(),
         settings: Default::default(),
         scrub: Default::default(),
+        removed_disks: Vec::new(),
     })
 }
 

@@ -214,9 +214,26 @@ pub enum DiskCommand {
         #[arg(long)]
         reason: Option<String>,
     },
-    /// The disk-swap flow.
-    #[command(subcommand)]
-    Swap(SwapCommand),
+    /// The guided disk swap: drain, verify the copies elsewhere, remove behind the gate, say
+    /// which disk to pull, wait for a blank disk in its slot, format it with a new identity
+    /// and refill it, with progress. Resumable: re-run it after Ctrl-C or a lost terminal.
+    /// `trireme disk swap status ID [--watch]` shows where a swap stands.
+    Swap(SwapArgs),
+    /// For a disk that already failed: wait until the cluster has re-replicated what it held,
+    /// remove it (confirming the loss), then format and refill the blank disk put in its slot.
+    Replace {
+        id: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        /// Do not wait for the repair, the new disk or the refill: do what can be done now.
+        #[arg(long)]
+        no_wait: bool,
+        /// Also for a disk that is not failed; remove even if some chunks are below their
+        /// wanted replicas (never a last copy).
+        #[arg(long)]
+        force: bool,
+    },
     /// One disk: states, health (errors, latency percentiles, probes, last scrub), capacity,
     /// chunk count, and what is at risk if it failed now.
     Show {
@@ -230,12 +247,29 @@ pub enum DiskCommand {
     },
 }
 
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct SwapArgs {
+    /// The disk to swap (see `trireme disk list`).
+    #[arg(required = true)]
+    pub id: Option<String>,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// Do not wait for the drain, the new disk or the refill: do what can be done now.
+    #[arg(long)]
+    pub no_wait: bool,
+    #[command(subcommand)]
+    pub command: Option<SwapCommand>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum SwapCommand {
-    /// Where a drain stands: chunks, bytes, rate, ETA, and whether the disk is safe to pull.
+    /// Where a swap stands: the drain (chunks, bytes, rate, ETA), the gate, the slot, and
+    /// the new disk's refill; by the old disk's id or the new one's.
     Status {
         id: String,
-        /// Re-print every 2 s until the disk is safe to remove.
+        /// Re-print every 2 s while draining or refilling.
         #[arg(long)]
         watch: bool,
     },
@@ -780,5 +814,37 @@ mod tests {
     fn clap_definition_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn disk_swap_and_its_status() {
+        let c = parse(&["disk", "swap", "d1", "--yes", "--reason", "r"]).expect("parses");
+        match c.command {
+            Command::Disk(DiskCommand::Swap(a)) => {
+                assert_eq!(a.id.as_deref(), Some("d1"));
+                assert!(a.yes && !a.no_wait && a.command.is_none());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(c.global.reason.as_deref(), Some("r"));
+        let c = parse(&["disk", "swap", "status", "d1", "--watch"]).expect("parses");
+        match c.command {
+            Command::Disk(DiskCommand::Swap(a)) => assert!(matches!(
+                a.command,
+                Some(SwapCommand::Status { watch: true, .. })
+            )),
+            other => panic!("{other:?}"),
+        }
+        assert!(parse(&["disk", "swap"]).is_err(), "an id is required");
+        let c = parse(&["disk", "replace", "d1", "--no-wait", "--force"]).expect("parses");
+        assert!(matches!(
+            c.command,
+            Command::Disk(DiskCommand::Replace {
+                no_wait: true,
+                force: true,
+                yes: false,
+                ..
+            })
+        ));
     }
 }

@@ -22,6 +22,8 @@ pub struct HeartbeatState {
     pub disks: Vec<DiskReport>,
     pub workers: Vec<WorkerStatus>,
     pub scrub: Option<ScrubProgress>,
+    /// The chunkserver's disk slots and what each holds (`trireme_api::swap`).
+    pub slots: Vec<trireme_api::swap::SlotReport>,
 }
 
 pub struct MetaNode {

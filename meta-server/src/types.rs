@@ -180,6 +180,21 @@ pub enum Command {
     RevokeToken {
         name: String,
     },
+    /// A blank disk formatted by its chunkserver enters service (`trireme disk swap|replace`):
+    /// recorded in service, linked to the removed disk it `replaces`, with a refill `fill`.
+    AdmitDisk {
+        chunkserver: ChunkserverId,
+        disk: DiskId,
+        path: String,
+        replaces: Option<DiskId>,
+        fill: Option<FillRecord>,
+    },
+    /// A refill reached its target (or found nothing more to move).
+    FinishFill {
+        chunkserver: ChunkserverId,
+        disk: DiskId,
+        at_ms: u64,
+    },
 }
 
 /// The result of applying one command.
@@ -226,6 +241,24 @@ pub struct DiskRecord {
     /// When `admin` last changed (unix ms).
     #[serde(default)]
     pub admin_since_ms: Option<u64>,
+    /// The removed disk this one replaced (a disk swap).
+    #[serde(default)]
+    pub replaces: Option<DiskId>,
+    /// The refill of a disk brought in by a swap: moves replicas onto it until it holds its
+    /// share.
+    #[serde(default)]
+    pub fill: Option<FillRecord>,
+}
+
+/// A new disk's refill (Raft state, so any leader carries it on).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FillRecord {
+    /// Bytes of chunks the disk should hold (its share by capacity when it was admitted).
+    pub target_bytes: u64,
+    pub started_ms: u64,
+    /// When it reached the target or ran out of chunks to move.
+    #[serde(default)]
+    pub finished_ms: Option<u64>,
 }
 
 fn healthy() -> DiskState {

@@ -107,6 +107,7 @@ async fn tokens_roles_and_audit() {
             disks: vec![],
             workers: vec![],
             scrub: None,
+            slots: vec![],
         };
         assert_eq!(code(client.call(&hb).await).0, ErrorCode::Forbidden);
     }

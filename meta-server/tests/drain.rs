@@ -5,12 +5,10 @@
 //! on record.
 
 mod sm;
-use sm::{apply, fresh, rep};
+use sm::{apply, fresh, put_chunks, rep};
 
-use std::collections::BTreeMap;
 use trireme_api::ids::{ChunkId, DiskId};
 use trireme_api::meta::{ChunkserverState, DiskState};
-use trireme_api::object::{ChunkRef, ObjectRecord};
 use trireme_api::ops::DiskAdminState;
 use trireme_meta::durability::ledger::sweep;
 use trireme_meta::durability::view::HealthView;
@@ -28,6 +26,8 @@ fn chunkserver(id: u64) -> Command {
                 state: DiskState::Healthy,
                 admin: Default::default(),
                 admin_since_ms: None,
+                replaces: None,
+                fill: None,
             }],
             state: ChunkserverState::Up,
         },
@@ -35,30 +35,7 @@ fn chunkserver(id: u64) -> Command {
 }
 
 fn put(r: &Reader, key: &str, id: u128, cs: &[u64]) {
-    apply(
-        r,
-        Command::PutObject {
-            bucket: "b".into(),
-            key: key.into(),
-            object: ObjectRecord {
-                size: 10,
-                etag: "e".into(),
-                last_modified_ms: 0,
-                content_type: None,
-                headers: BTreeMap::new(),
-                user_metadata: BTreeMap::new(),
-                checksums: BTreeMap::new(),
-                chunks: vec![ChunkRef {
-                    id: ChunkId::from_u128(id),
-                    length: 10,
-                    blake3: "00".into(),
-                    replicas: cs.iter().map(|c| rep(*c)).collect(),
-                }],
-                part_sizes: vec![],
-            },
-            condition: None,
-        },
-    );
+    put_chunks(r, key, 10, &[(id, cs)]);
 }
 
 fn remove(r: &Reader, cs: u64, force: bool) -> CommandResult {

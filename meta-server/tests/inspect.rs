@@ -79,6 +79,7 @@ fn heartbeat(cs: u64, failed: Option<u32>) -> Heartbeat {
             })
             .collect(),
         workers: vec![],
+        slots: vec![],
         scrub: Some(ScrubProgress {
             epoch: 1,
             chunks_total: 2,

@@ -3,12 +3,10 @@
 //! fewest-replicas-first without lost chunks.
 
 mod sm;
-use sm::{apply, fresh, rep};
+use sm::{apply, fresh, put_chunks};
 
-use std::collections::BTreeMap;
-use trireme_api::ids::{ChunkId, DiskId};
+use trireme_api::ids::DiskId;
 use trireme_api::meta::{ChunkserverState, DiskState};
-use trireme_api::object::{ChunkRef, ObjectRecord};
 use trireme_meta::durability::ledger::sweep;
 use trireme_meta::durability::view::HealthView;
 use trireme_meta::store::read::Reader;
@@ -25,6 +23,8 @@ fn chunkserver(id: u64, disk: DiskState) -> Command {
                 state: disk,
                 admin: Default::default(),
                 admin_since_ms: None,
+                replaces: None,
+                fill: None,
             }],
             state: ChunkserverState::Up,
         },
@@ -32,34 +32,7 @@ fn chunkserver(id: u64, disk: DiskState) -> Command {
 }
 
 fn put(r: &Reader, key: &str, chunks: &[(u128, &[u64])]) {
-    let chunks: Vec<ChunkRef> = chunks
-        .iter()
-        .map(|(id, cs)| ChunkRef {
-            id: ChunkId::from_u128(*id),
-            length: 10,
-            blake3: "00".into(),
-            replicas: cs.iter().map(|c| rep(*c)).collect(),
-        })
-        .collect();
-    apply(
-        r,
-        Command::PutObject {
-            bucket: "b".into(),
-            key: key.into(),
-            object: ObjectRecord {
-                size: 10 * chunks.len() as u64,
-                etag: "e".into(),
-                last_modified_ms: 0,
-                content_type: None,
-                headers: BTreeMap::new(),
-                user_metadata: BTreeMap::new(),
-                checksums: BTreeMap::new(),
-                chunks,
-                part_sizes: vec![],
-            },
-            condition: None,
-        },
-    );
+    put_chunks(r, key, 10, chunks);
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! A fake meta leader: answers heartbeats with settings and scrub control the test sets,
-//! records bad-replica reports and inventories, and names chunks to delete.
+//! A fake meta leader: answers heartbeats with settings, scrub control and removed disks the
+//! test sets, records heartbeats (slots included), bad-replica reports and inventories, and
+//! names chunks to delete.
 
 use super::CLUSTER;
 use axum::extract::State;
@@ -10,8 +11,10 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use trireme_api::durability::{ScrubControl, ScrubProgress, WorkerStatus};
+use trireme_api::ids::DiskId;
 use trireme_api::inventory::{ChunkOnDisk, ReportInventory, ReportInventoryResponse};
-use trireme_api::meta::{Empty, Heartbeat, HeartbeatResponse, ReportBadReplica};
+use trireme_api::meta::{DiskReport, Empty, Heartbeat, HeartbeatResponse, ReportBadReplica};
+use trireme_api::swap::SlotReport;
 use trireme_api::Rpc;
 
 /// What the fake meta saw, and what it answers.
@@ -25,6 +28,8 @@ pub struct FakeState {
     pub scrub: ScrubControl,
     /// Named as unreferenced in every inventory answer.
     pub delete: Vec<ChunkOnDisk>,
+    /// Listed as removed from service in every heartbeat answer.
+    pub removed: Vec<DiskId>,
 }
 
 pub struct FakeMeta {
@@ -43,6 +48,7 @@ async fn heartbeat(State(s): State<Shared>, Json(hb): Json<Heartbeat>) -> Json<H
         cluster_id: CLUSTER.into(),
         settings: s.settings.clone(),
         scrub: s.scrub.clone(),
+        removed_disks: s.removed.clone(),
     })
 }
 
@@ -116,6 +122,31 @@ impl FakeMeta {
                 .map(|h| h.workers.clone())
                 .unwrap_or_default()
         })
+    }
+
+    /// The disk reports of the last heartbeat.
+    pub fn disks(&self) -> Vec<DiskReport> {
+        self.with(|s| {
+            s.last_heartbeat
+                .as_ref()
+                .map(|h| h.disks.clone())
+                .unwrap_or_default()
+        })
+    }
+
+    /// The slot reports of the last heartbeat.
+    pub fn slots(&self) -> Vec<SlotReport> {
+        self.with(|s| {
+            s.last_heartbeat
+                .as_ref()
+                .map(|h| h.slots.clone())
+                .unwrap_or_default()
+        })
+    }
+
+    /// Lists `removed` as removed from service from now on.
+    pub fn set_removed(&self, removed: Vec<DiskId>) {
+        self.with(|s| s.removed = removed);
     }
 
     pub fn set_scrub(&self, running: bool, epoch: u64) {

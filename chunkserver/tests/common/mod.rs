@@ -44,6 +44,7 @@ pub fn config(
         health: Duration::from_millis(50),
         disk_fail_after: 2,
         slow_probe: Duration::from_secs(2),
+        require_mounted_disks: false,
         fault_injection: false,
     }
 }

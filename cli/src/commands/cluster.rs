@@ -42,6 +42,8 @@ pub struct StatusReport {
     /// The durability ledger's totals and repair progress.
     pub durability: Option<DurabilitySummary>,
     pub scrub: Option<ScrubSummary>,
+    /// Disk swaps in progress (draining, awaiting a new disk, refilling).
+    pub swaps: Vec<trireme_api::swap::SwapStatusResponse>,
     /// Problems in plain words (empty: healthy).
     pub warnings: Vec<Warning>,
     /// Parts of the status that could not be fetched, and why.
@@ -104,16 +106,21 @@ pub async fn status(cluster: &Cluster, json: bool, check: bool) -> Result<(), Cl
         )));
     };
     let c = &cluster.client;
-    let (listed, repair, scrub, workers) = tokio::join!(
+    let (listed, repair, scrub, workers, swaps) = tokio::join!(
         c.call(&ListChunkservers {}),
         c.call(&RepairStatus {}),
         c.call(&ScrubStatus {}),
         c.call(&ListWorkers {}),
+        c.call(&trireme_api::swap::ListSwaps {}),
     );
     let why = |what: &str, e: trireme_client::ClientError| one_line(&format!("{what}: {e}"));
     let listed = listed.map_err(|e| report.chunkservers_error = Some(one_line(&e.to_string())));
     let repair = repair.map_err(|e| report.errors.push(why("repair status", e)));
     let scrub = scrub.map_err(|e| report.errors.push(why("scrub status", e)));
+    match swaps {
+        Ok(s) => report.swaps = s.swaps,
+        Err(e) => report.errors.push(why("disk swaps", e)),
+    }
     let settings = workers
         .map(|w| w.settings)
         .map_err(|e| report.errors.push(why("worker settings", e)));
@@ -178,6 +185,10 @@ pub async fn status(cluster: &Cluster, json: bool, check: bool) -> Result<(), Cl
 pub fn render_all(r: &StatusReport, verdict: Option<&str>, now: u64) -> String {
     let mut out = render(r);
     out.push_str(&health::render(r, verdict, now));
+    for s in &r.swaps {
+        out.push_str(&super::swap::status_line(s));
+        out.push('\n');
+    }
     out
 }
 
@@ -266,6 +277,7 @@ pub fn build(cluster_id: &str, probes: &[Probe]) -> Option<StatusReport> {
         chunkservers_error: None,
         durability: None,
         scrub: None,
+        swaps: Vec::new(),
         warnings: Vec::new(),
         errors: Vec::new(),
     })

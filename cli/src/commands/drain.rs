@@ -95,22 +95,6 @@ async fn follow(cluster: &Cluster, id: &str, json: bool) -> Result<(), CliError>
     }
 }
 
-pub async fn swap_status(
-    cluster: &Cluster,
-    id: &str,
-    watch: bool,
-    json: bool,
-) -> Result<(), CliError> {
-    if watch {
-        return follow(cluster, id, json).await;
-    }
-    let s = status_of(cluster, id, 20).await?;
-    if json {
-        return print_json(&s);
-    }
-    emit(&render(&s, now_ms()))
-}
-
 pub async fn remove(
     cluster: &Cluster,
     id: &str,

@@ -17,12 +17,13 @@ pub mod meta_add;
 pub mod repair;
 pub mod scrub;
 pub mod show;
+pub mod swap;
 pub mod token;
 pub mod worker;
 
 use crate::cli::{
     BucketCommand, ChunkserverCommand, Cli, ClusterCommand, Command, DiskCommand, KeyCommand,
-    ObjectCommand, PlanCommand, RepairCommand, ScrubCommand, SwapCommand, WorkerCommand,
+    ObjectCommand, PlanCommand, RepairCommand, ScrubCommand, SwapArgs, SwapCommand, WorkerCommand,
 };
 use crate::cluster::{up_data_dir, Cluster, DATA_DIR_ENV};
 use crate::error::CliError;
@@ -62,8 +63,40 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             yes,
             reason,
         }) => drain::remove(&cluster, &id, force, yes, reason, json).await,
-        Command::Disk(DiskCommand::Swap(SwapCommand::Status { id, watch })) => {
-            drain::swap_status(&cluster, &id, watch, json).await
+        Command::Disk(DiskCommand::Swap(SwapArgs {
+            command: Some(SwapCommand::Status { id, watch }),
+            ..
+        })) => swap::show_status(&cluster, &id, watch, json).await,
+        Command::Disk(DiskCommand::Swap(SwapArgs {
+            id,
+            yes,
+            no_wait,
+            command: None,
+        })) => {
+            let opts = swap::Options {
+                yes,
+                no_wait,
+                force: false,
+                json,
+                reason: cluster.reason.clone(),
+            };
+            let id = id.unwrap_or_default();
+            swap::run(&cluster, &id, swap::Mode::Swap, opts).await
+        }
+        Command::Disk(DiskCommand::Replace {
+            id,
+            yes,
+            no_wait,
+            force,
+        }) => {
+            let opts = swap::Options {
+                yes,
+                no_wait,
+                force,
+                json,
+                reason: cluster.reason.clone(),
+            };
+            swap::run(&cluster, &id, swap::Mode::Replace, opts).await
         }
         Command::Chunkserver(ChunkserverCommand::Drain { id, watch }) => {
             drain_cs::drain(&cluster, id, false, watch, json).await

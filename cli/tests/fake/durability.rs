@@ -184,6 +184,9 @@ fn scrub_status(m: &FakeMeta) -> ScrubStatusResponse {
 
 /// Mounts the durability RPCs.
 pub(super) fn routes(router: Router<Shared>) -> Router<Shared> {
+    let router = route::<trireme_api::swap::ListSwaps>(router, |_, _| {
+        Ok(trireme_api::swap::ListSwapsResponse::default())
+    });
     let router = route::<RepairStatus>(router, |m, _| {
         m.leader()?;
         if m.buckets.contains_key("broken") {

@@ -138,6 +138,7 @@ async fn chunkserver(c: ChunkserverConfigFile) {
             disks: disks.clone(),
             workers: Vec::new(),
             scrub: None,
+            slots: Vec::new(),
         };
         if let Err(e) = client.call(&hb).await {
             println!("heartbeat failed: {e}");
@@ -238,6 +239,7 @@ async fn meta(c: MetaConfigFile) {
         m.chunkservers
             .insert(hb.chunkserver, (hb.addr, Instant::now(), hb.disks));
         Ok(HeartbeatResponse {
+            removed_disks: Vec::new(),
             cluster_id: m.config.cluster.cluster_id.clone(),
             settings: Default::default(),
             scrub: Default::default(),

@@ -22,6 +22,8 @@ pub struct RepairItem {
     pub length: u64,
     /// Not under-replicated, but a replica is on a draining disk and must be replaced.
     pub drain: bool,
+    /// A move onto a disk being refilled (see `fill`); queued after repairs and drains.
+    pub fill: Option<super::fill::FillMove>,
 }
 
 pub struct Sweep {
@@ -63,6 +65,7 @@ pub fn sweep(reader: &Reader, view: &HealthView, started_ms: u64) -> Result<Swee
                 want,
                 length: e.length,
                 drain,
+                fill: None,
             });
         }
     })?;

@@ -3,6 +3,7 @@
 //!
 //! - [`view`]: which replicas are healthy, from replicated state only.
 //! - [`failslow`]: a disk far slower than the other chunkservers' disks is suspect.
+//! - [`fill`]: moves refilling a new disk (the end of a swap) from the fullest disks.
 //! - [`ledger`]: the sweep counting healthy replicas per chunk, chunkserver and disk.
 //! - [`sweeper`]: the "ledger" worker running sweeps (periodically and on state changes).
 //! - [`liveness`]: the "liveness" worker committing `Dead` for silent chunkservers.
@@ -14,6 +15,7 @@
 //! derives from (chunk locations, chunkserver and disk states) are Raft state.
 
 pub mod failslow;
+pub mod fill;
 pub mod ledger;
 pub mod liveness;
 pub mod metrics;
@@ -60,6 +62,8 @@ pub struct Inner {
     pub suspects: HashMap<(ChunkserverId, DiskId), BTreeSet<ChunkId>>,
     /// Fail-slow streaks per disk (`failslow`).
     pub slow_disks: HashMap<(ChunkserverId, DiskId), failslow::Streak>,
+    /// Refills in progress as the last sweep found them.
+    pub fills: Vec<fill::FillState>,
 }
 
 const RATE_WINDOW: Duration = Duration::from_secs(60);

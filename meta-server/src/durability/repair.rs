@@ -6,6 +6,7 @@
 //! Throttled by `repair.concurrency` (copies in flight; 0 pauses) and `repair.bandwidth_mib`
 //! (a pacing clock: each copy may start only when the bytes before it have had their time).
 
+use super::fill::FillMove;
 use super::view::{HealthView, Rank};
 use crate::node::{lock, MetaNode};
 use crate::service::placement::{place, Candidate};
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 use trireme_api::chunk::{PullChunk, PullSource};
 use trireme_api::durability::{setting, WorkerState};
 use trireme_api::ids::ChunkId;
-use trireme_api::meta::ChunkserverState;
+use trireme_api::meta::{ChunkserverState, DiskState};
 use trireme_api::object::Replica;
 use trireme_client::Transport;
 
@@ -77,7 +78,11 @@ pub async fn run(node: Arc<MetaNode>) {
             }
             Some(Some(item)) => item,
         };
-        let copy = match plan(&node, &item.chunk) {
+        let planned = match &item.fill {
+            Some(m) => plan_move(&node, &item.chunk, m),
+            None => plan(&node, &item.chunk),
+        };
+        let copy = match planned {
             Ok(Some(c)) => c,
             Ok(None) => {
                 finish(&node, &item.chunk, true);
@@ -230,6 +235,78 @@ fn plan(node: &MetaNode, chunk: &ChunkId) -> Result<Option<Copy>, String> {
         target: target.replica,
         target_addr: target.addr,
         drop,
+    }))
+}
+
+/// A refill move: copy onto the new disk, then drop the source in the same command. `None`
+/// when the chunk changed since the sweep planned it (the next sweep plans again).
+fn plan_move(node: &MetaNode, chunk: &ChunkId, m: &FillMove) -> Result<Option<Copy>, String> {
+    let Some(entry) = node.reader.get_chunk(chunk).map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    let records = node.reader.list_chunkservers().map_err(|e| e.to_string())?;
+    let view = HealthView::new(&records);
+    let all_healthy = entry
+        .replicas
+        .iter()
+        .all(|r| view.is_healthy(r) && !view.is_draining(r));
+    let crowded = entry
+        .replicas
+        .iter()
+        .any(|r| r.chunkserver == m.target.chunkserver && *r != m.source);
+    if !entry.replicas.contains(&m.source)
+        || entry.replicas.contains(&m.target)
+        || entry.replicas.len() < entry.want as usize
+        || !all_healthy
+        || crowded
+    {
+        return Ok(None);
+    }
+    let target_addr = {
+        let hb = lock(&node.heartbeats);
+        let s = hb
+            .get(&m.target.chunkserver)
+            .filter(|s| node.is_alive(s.last_seen))
+            .ok_or_else(|| format!("chunkserver {} is not alive", m.target.chunkserver))?;
+        let online = s
+            .disks
+            .iter()
+            .any(|d| d.disk_id == m.target.disk && d.state == DiskState::Healthy);
+        if !online {
+            return Err(format!("disk {} is not healthy", m.target.disk));
+        }
+        s.addr.clone()
+    };
+    let mut sources = entry.replicas.clone();
+    view.order(&mut sources);
+    let hb = lock(&node.heartbeats);
+    let pull_sources = sources
+        .iter()
+        .filter_map(|r| {
+            let addr = hb.get(&r.chunkserver).map(|s| s.addr.clone()).or_else(|| {
+                records
+                    .iter()
+                    .find(|x| x.id == r.chunkserver)
+                    .map(|x| x.addr.clone())
+            })?;
+            Some(PullSource {
+                addr,
+                disk: r.disk.clone(),
+            })
+        })
+        .collect();
+    Ok(Some(Copy {
+        chunk: chunk.clone(),
+        request: PullChunk {
+            disk: m.target.disk.clone(),
+            chunk: chunk.clone(),
+            length: entry.length,
+            blake3: entry.blake3.clone(),
+            sources: pull_sources,
+        },
+        target: m.target.clone(),
+        target_addr,
+        drop: vec![m.source.clone()],
     }))
 }
 

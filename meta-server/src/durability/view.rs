@@ -95,6 +95,8 @@ mod tests {
                     state: *s,
                     admin: Default::default(),
                     admin_since_ms: None,
+                    replaces: None,
+                    fill: None,
                 })
                 .collect(),
             state,

@@ -25,6 +25,7 @@ use trireme_api::membership::{
 use trireme_api::meta::*;
 use trireme_api::multipart::*;
 use trireme_api::ops::{DrainDisk, DrainStatus, PlanDiskRemove, RemoveDisk};
+use trireme_api::swap::{AdmitDisk, ListSwaps, SwapStatus, VerifyDiskCopies};
 use trireme_api::{ApiError, ErrorCode, Rpc};
 
 /// What an RPC requires of its caller.
@@ -61,12 +62,14 @@ classify! {
         ClusterStatus, GetBucket, ListBuckets, GetObject, ListObjects, ListAccessKeys,
         ListChunkservers, GetUpload, ListParts, GetParts, ListMultipartUploads, RepairStatus,
         ListLost, ListWorkers, ScrubStatus, DrainStatus, PlanDiskRemove, ExplainObject,
-        ShowChunkserver, ShowDisk, MetaMembers, ListAudit,
+        ShowChunkserver, ShowDisk, MetaMembers, ListAudit, SwapStatus,
+        ListSwaps,
     ];
     Admin: [
         CreateBucket, DeleteBucket, SetBucketGrant, CreateAccessKey, GetAccessKey,
         DeleteAccessKey, SetWorkerSetting, ControlScrub, DrainDisk, RemoveDisk, AddLearner,
         PromoteVoter, RemoveMember, TransferLeader, CreateToken, ListTokens, RevokeToken,
+        AdmitDisk, VerifyDiskCopies,
     ];
 }
 

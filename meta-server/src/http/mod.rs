@@ -117,6 +117,7 @@ pub fn router(node: Arc<MetaNode>) -> Router {
         )
         .merge(membership_routes())
         .merge(admin_routes())
+        .merge(swap_routes())
         .with_state(node)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(
@@ -136,6 +137,19 @@ fn membership_routes() -> Router<Arc<MetaNode>> {
         .route(RemoveMember::PATH, post(typed::handle::<RemoveMember>))
         .route(TransferLeader::PATH, post(typed::handle::<TransferLeader>))
         .route(StartElection::PATH, post(typed::handle::<StartElection>))
+}
+
+/// `trireme disk swap|replace` (service/swap.rs, swap_status.rs).
+fn swap_routes() -> Router<Arc<MetaNode>> {
+    use trireme_api::swap::*;
+    Router::new()
+        .route(AdmitDisk::PATH, post(typed::handle::<AdmitDisk>))
+        .route(SwapStatus::PATH, post(typed::handle::<SwapStatus>))
+        .route(ListSwaps::PATH, post(typed::handle::<ListSwaps>))
+        .route(
+            VerifyDiskCopies::PATH,
+            post(typed::handle::<VerifyDiskCopies>),
+        )
 }
 
 /// `trireme token ...` and `trireme audit` (service/admin.rs).

@@ -71,6 +71,8 @@ impl Serve<Heartbeat> for MetaNode {
                     state: d.state,
                     admin: prev.map(|p| p.admin).unwrap_or_default(),
                     admin_since_ms: prev.and_then(|p| p.admin_since_ms),
+                    replaces: prev.and_then(|p| p.replaces.clone()),
+                    fill: prev.and_then(|p| p.fill.clone()),
                 }
             })
             .collect();
@@ -91,6 +93,12 @@ impl Serve<Heartbeat> for MetaNode {
             disks,
             state: ChunkserverState::Up,
         };
+        let removed_disks: Vec<_> = record
+            .disks
+            .iter()
+            .filter(|d| d.admin == DiskAdminState::Removed)
+            .map(|d| d.disk_id.clone())
+            .collect();
         lock(&self.heartbeats).insert(
             req.chunkserver,
             HeartbeatState {
@@ -99,6 +107,7 @@ impl Serve<Heartbeat> for MetaNode {
                 disks: req.disks,
                 workers: req.workers,
                 scrub: req.scrub,
+                slots: req.slots,
             },
         );
         if known.as_ref() != Some(&record) {
@@ -123,6 +132,7 @@ impl Serve<Heartbeat> for MetaNode {
             cluster_id: self.config.cluster.cluster_id.clone(),
             settings: self.reader.worker_settings()?,
             scrub: self.reader.scrub_control()?,
+            removed_disks,
         })
     }
 }

@@ -21,7 +21,7 @@ use trireme_api::{ApiError, ErrorCode};
 const NAME_AT_MOST: u32 = 20;
 
 impl MetaNode {
-    fn find_disk(&self, r: &DiskRef) -> MetaResult<(ChunkserverRecord, DiskRecord)> {
+    pub(crate) fn find_disk(&self, r: &DiskRef) -> MetaResult<(ChunkserverRecord, DiskRecord)> {
         for cs in self.reader.list_chunkservers()? {
             if r.chunkserver.is_some_and(|id| id != cs.id) {
                 continue;

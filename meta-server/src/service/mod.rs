@@ -17,6 +17,8 @@ pub mod membership_view;
 pub mod multipart;
 pub mod object;
 pub mod placement;
+pub mod swap;
+pub mod swap_status;
 pub mod transfer;
 
 use crate::error::MetaResult;

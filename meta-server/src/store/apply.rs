@@ -7,7 +7,7 @@ use super::apply_multipart::{self as mpu, Completion};
 use super::chunks::ChunkTx;
 use super::keys::*;
 use super::read::Reader;
-use super::records::{StoredAccessKey, StoredBucket, StoredChunkserver};
+use super::records::{StoredAccessKey, StoredBucket};
 use super::{cf, StoreError};
 use crate::types::{Command, CommandResult};
 use rocksdb::WriteBatch;
@@ -266,13 +266,7 @@ fn apply_records(
             Ok(CommandResult::Bucket(info))
         }
         Command::UpsertChunkserver { chunkserver } => {
-            let k = chunkserver_key(chunkserver.id);
-            batch.put_cf(
-                cf(db, CF_CHUNKSERVERS)?,
-                k,
-                serde_json::to_vec(&StoredChunkserver::V1(chunkserver))?,
-            );
-            Ok(CommandResult::Done)
+            super::apply_swap::upsert_chunkserver(r, batch, chunkserver)
         }
         Command::SetChunkserverState { id, state } => {
             dur::set_chunkserver_state(r, batch, id, state)
@@ -309,6 +303,18 @@ fn apply_records(
             super::apply_admin::create_token(r, batch, &hash, token)
         }
         Command::RevokeToken { name } => super::apply_admin::revoke_token(r, batch, &name),
+        Command::AdmitDisk {
+            chunkserver,
+            disk,
+            path,
+            replaces,
+            fill,
+        } => super::apply_swap::admit_disk(r, batch, chunkserver, disk, path, replaces, fill),
+        Command::FinishFill {
+            chunkserver,
+            disk,
+            at_ms,
+        } => super::apply_swap::finish_fill(r, batch, chunkserver, &disk, at_ms),
     }
 }
 

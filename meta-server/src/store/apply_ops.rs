@@ -43,7 +43,11 @@ fn find(
     Ok(Ok(record))
 }
 
-fn save(r: &Reader, batch: &mut WriteBatch, record: &ChunkserverRecord) -> Result<(), StoreError> {
+pub(super) fn save(
+    r: &Reader,
+    batch: &mut WriteBatch,
+    record: &ChunkserverRecord,
+) -> Result<(), StoreError> {
     batch.put_cf(
         cf(r.db(), CF_CHUNKSERVERS)?,
         chunkserver_key(record.id),

@@ -8,6 +8,7 @@ pub mod apply_admin;
 pub mod apply_durability;
 pub mod apply_multipart;
 pub mod apply_ops;
+pub mod apply_swap;
 pub mod chunks;
 pub mod keys;
 pub mod log;

@@ -3,8 +3,11 @@
 #![allow(dead_code)]
 
 use rocksdb::WriteBatch;
+use std::collections::BTreeMap;
+use trireme_api::ids::ChunkId;
 use trireme_api::ids::DiskId;
 use trireme_api::object::Replica;
+use trireme_api::object::{ChunkRef, ObjectRecord};
 use trireme_meta::store::apply::apply_command;
 use trireme_meta::store::read::Reader;
 use trireme_meta::types::{Command, CommandResult};
@@ -38,4 +41,38 @@ pub fn rep(cs: u64) -> Replica {
         chunkserver: cs,
         disk: DiskId(format!("d{cs}")),
     }
+}
+
+/// Commits object `key` in bucket "b" whose chunks are `(id, replicas on chunkservers)`, each
+/// `length` bytes, replicas on disks "d{cs}".
+pub fn put_chunks(r: &Reader, key: &str, length: u64, chunks: &[(u128, &[u64])]) {
+    let chunks: Vec<ChunkRef> = chunks
+        .iter()
+        .map(|(id, cs)| ChunkRef {
+            id: ChunkId::from_u128(*id),
+            length,
+            blake3: "00".into(),
+            replicas: cs.iter().map(|c| rep(*c)).collect(),
+        })
+        .collect();
+    let object = ObjectRecord {
+        size: length * chunks.len() as u64,
+        etag: "e".into(),
+        last_modified_ms: 0,
+        content_type: None,
+        headers: BTreeMap::new(),
+        user_metadata: BTreeMap::new(),
+        checksums: BTreeMap::new(),
+        chunks,
+        part_sizes: vec![],
+    };
+    apply(
+        r,
+        Command::PutObject {
+            bucket: "b".into(),
+            key: key.into(),
+            object,
+            condition: None,
+        },
+    );
 }
