@@ -93,7 +93,7 @@ fn say_json(opts: &Options, s: &SwapStatusResponse) {
 
 pub async fn run(cluster: &Cluster, id: &str, mode: Mode, opts: Options) -> Result<(), CliError> {
     let started = Instant::now();
-    let first = status(cluster, id, 20).await?;
+    let first = status(cluster, id, 5).await?;
     // Named by the new disk's id: follow the swap of the old one.
     let id = first.old.disk.0.clone();
     let id = id.as_str();
@@ -106,7 +106,7 @@ pub async fn run(cluster: &Cluster, id: &str, mode: Mode, opts: Options) -> Resu
     let mut verified = false;
     let mut drain_began: Option<(Instant, u64)> = None;
     loop {
-        let s = status(cluster, id, 20).await?;
+        let s = status(cluster, id, 0).await?;
         say_json(&opts, &s);
         match s.phase {
             SwapPhase::InService | SwapPhase::Draining if mode == Mode::Replace => {
@@ -185,7 +185,12 @@ pub async fn run(cluster: &Cluster, id: &str, mode: Mode, opts: Options) -> Resu
                     admit(cluster, &s, &opts).await?;
                     continue;
                 }
-                if detail != last_detail {
+                // A report from before the chunkserver released the disk says nothing new.
+                let stale = s
+                    .slot
+                    .as_ref()
+                    .is_some_and(|x| x.state == SlotState::InService);
+                if detail != last_detail && !stale {
                     let refused = s.slot.as_ref().is_some_and(|x| {
                         matches!(
                             x.state,
@@ -273,7 +278,7 @@ async fn replace_wait(
     }
     let mut last = Instant::now() - Duration::from_secs(10);
     loop {
-        let s = status(cluster, id, 20).await?;
+        let s = status(cluster, id, 0).await?;
         if s.old.safe_to_pull || s.old.admin == DiskAdminState::Removed {
             break;
         }
@@ -476,10 +481,24 @@ pub fn render(s: &SwapStatusResponse) -> String {
 
 /// One line for `cluster status`.
 pub fn status_line(s: &SwapStatusResponse) -> String {
+    let slot = s
+        .slot
+        .as_ref()
+        .map(|x| x.state.as_str())
+        .unwrap_or("not reported");
     let what = match (&s.phase, &s.new) {
         (SwapPhase::Filling | SwapPhase::Done, Some(f)) => fill_line(f),
         (SwapPhase::Draining | SwapPhase::SafeToRemove, _) => {
             format!("drain {}", drain_line(&s.old))
+        }
+        (SwapPhase::AwaitingDisk, _) => {
+            format!("waiting for a blank disk in the slot (slot: {slot})")
+        }
+        (SwapPhase::ReadyToFormat, _) => {
+            format!(
+                "a blank disk is in the slot: `trireme disk swap {}` formats it",
+                s.old.disk
+            )
         }
         _ => s.next_step.clone(),
     };
