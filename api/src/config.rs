@@ -157,10 +157,18 @@ pub struct GatewayConfigFile {
     /// next replica (hedged read); the first verified answer wins.
     #[serde(default = "default_read_hedge_ms")]
     pub read_hedge_ms: u64,
+    /// Objects up to this many bytes are stored inline in their metadata record (replicated
+    /// by Raft) instead of in chunks; 0 stores every object in chunks. At most 1 MiB.
+    #[serde(default = "default_inline_max_bytes")]
+    pub inline_max_bytes: u64,
 }
 
 fn default_read_hedge_ms() -> u64 {
     500
+}
+
+fn default_inline_max_bytes() -> u64 {
+    16 * 1024
 }
 
 fn default_region() -> String {

@@ -43,6 +43,9 @@ pub struct ExplainObjectResponse {
     /// Multipart objects: each part's size, in order.
     #[serde(default)]
     pub part_sizes: Vec<u64>,
+    /// A small object stored in its metadata record (no chunks).
+    #[serde(default)]
+    pub inline: bool,
     pub chunks: Vec<ChunkExplain>,
     pub summary: ExplainSummary,
 }

@@ -10,6 +10,8 @@ use trireme_api::config::{ClusterSettings, GatewayConfigFile};
 pub const MIN_CHUNK_SIZE: u64 = 64 * 1024;
 /// Largest chunk size accepted (256 MiB): two chunks per request are held in memory.
 pub const MAX_CHUNK_SIZE: u64 = 256 * 1024 * 1024;
+/// Largest `inline_max_bytes` (a Raft entry carries the bytes).
+pub use trireme_api::object::MAX_INLINE_BYTES;
 /// Largest object a single PUT may carry (5 GiB, as in Amazon S3).
 pub const MAX_PUT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 
@@ -72,6 +74,8 @@ pub struct GatewayConfig {
     /// A chunk read not answered within this is also sent to the next replica (hedged
     /// read); None disables hedging (`read_hedge_ms = 0`).
     pub read_hedge: Option<Duration>,
+    /// Objects up to this size are stored inline in their metadata record (0: never).
+    pub inline_max_bytes: u64,
 }
 
 impl GatewayConfig {
@@ -111,6 +115,12 @@ impl GatewayConfig {
             return Err(ConfigError::Invalid(format!(
                 "`replicas` {} is outside 1..=16",
                 file.replicas
+            )));
+        }
+        if file.inline_max_bytes > MAX_INLINE_BYTES {
+            return Err(ConfigError::Invalid(format!(
+                "`inline_max_bytes` {} is above {MAX_INLINE_BYTES}",
+                file.inline_max_bytes
             )));
         }
         if file.region.is_empty() {
@@ -153,6 +163,7 @@ impl GatewayConfig {
             tls,
             bucket_cache_ttl: crate::access::BUCKET_TTL,
             read_hedge: (file.read_hedge_ms > 0).then(|| Duration::from_millis(file.read_hedge_ms)),
+            inline_max_bytes: file.inline_max_bytes,
         })
     }
 }

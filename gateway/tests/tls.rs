@@ -46,6 +46,7 @@ async fn start_https(
         tls_cert: Some(cert.to_path_buf()),
         tls_key: Some(key.to_path_buf()),
         read_hedge_ms: 500,
+        inline_max_bytes: 0,
     };
     let config = GatewayConfig::from_file(file).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -35,6 +35,7 @@ fn object(chunks: &[u8]) -> ObjectRecord {
         checksums: BTreeMap::new(),
         chunks: chunks.iter().map(|n| chunk(*n)).collect(),
         part_sizes: vec![],
+        inline: None,
     }
 }
 

@@ -50,6 +50,7 @@ fn record(chunks: &[(u128, &[(u64, u32)])], part_sizes: Vec<u64>) -> ObjectRecor
         checksums: [("crc32".to_string(), "AAAA".to_string())].into(),
         chunks,
         part_sizes,
+        inline: None,
     }
 }
 

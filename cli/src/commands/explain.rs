@@ -163,6 +163,9 @@ fn chunk(i: usize, c: &ChunkExplain, now: u64) -> String {
 /// The last line: every chunk at its wanted healthy replicas, or which are at risk.
 pub fn verdict(r: &ExplainObjectResponse) -> String {
     let s = &r.summary;
+    if r.inline {
+        return "no chunks: a small object stored inline in its metadata record, replicated by Raft on every meta-server".into();
+    }
     if r.chunks.is_empty() {
         return "no chunks: the object is empty".into();
     }
@@ -253,6 +256,7 @@ mod tests {
             content_type: Some("image/jpeg".into()),
             checksums: [("crc32".to_string(), "AAAAAA==".to_string())].into(),
             part_sizes: vec![],
+            inline: false,
             chunks: vec![
                 chunk(1, 0, &[true, true, true], 1),
                 chunk(2, 256 << 10, &[true, false, true], 2),

@@ -60,6 +60,7 @@ fn explain(req: ExplainObject) -> Result<ExplainObjectResponse, ApiError> {
         content_type: Some("image/jpeg".into()),
         checksums: Default::default(),
         part_sizes: vec![],
+        inline: false,
         summary: ExplainSummary {
             chunks: chunks.len() as u64,
             under_replicated: under,

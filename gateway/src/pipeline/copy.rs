@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Arc;
 use trireme_api::ids::ChunkserverId;
-use trireme_api::object::ChunkRef;
+use trireme_api::object::{ChunkRef, ObjectRecord};
 
 impl DataPath {
     /// Copies `span` of the object made of `chunks` (replica addresses in `addrs`) into new
@@ -21,12 +21,20 @@ impl DataPath {
     /// [`PutError::Source`].
     pub async fn copy_span(
         &self,
-        chunks: Vec<ChunkRef>,
+        source: &ObjectRecord,
         addrs: BTreeMap<ChunkserverId, String>,
         span: Range<u64>,
         checksums: Option<ChecksumHasher>,
     ) -> Result<(Vec<ChunkRef>, ObjectDigest), PutError> {
         let len = span.end.saturating_sub(span.start);
+        if let Some(data) = &source.inline {
+            let bytes = super::inline::verified_slice(data, span)?;
+            let stream = super::inline::body(bytes).map(|r| r.map_err(|e| Box::new(e) as StdError));
+            return self
+                .upload(Some(Box::pin(stream)), Some(len), len, checksums)
+                .await;
+        }
+        let chunks = source.chunks.clone();
         let lengths: Vec<u64> = chunks.iter().map(|c| c.length).collect();
         let slices = range::slices_for(&lengths, span);
         if slices.is_empty() {

@@ -5,6 +5,7 @@
 //! - [`reader`]: replica ordering, bad replica reports, streaming an object's slices.
 //! - [`hedge`]: read one chunk slice from its replicas: failover on errors, hedged reads
 //!   to the next replica when one is slow, verification of what is returned.
+//! - [`inline`]: small objects' bytes kept in their record, verified before serving.
 //! - [`range`]: clip a byte range to chunk slices.
 //! - [`copy`]: re-chunk a span of stored data (UploadPartCopy) through the upload path.
 //!
@@ -14,6 +15,7 @@
 pub mod chunker;
 pub mod copy;
 pub mod hedge;
+pub mod inline;
 pub mod range;
 pub mod reader;
 pub mod writer;
@@ -51,6 +53,8 @@ pub struct DataPath {
     /// Send a slow chunk read to the next replica after this long (None: never).
     pub read_hedge: Option<Duration>,
     pub metrics: Arc<Metrics>,
+    /// PutObject bodies up to this size go inline in the object record (0: never).
+    pub inline_max: u64,
 }
 
 impl DataPath {
@@ -70,6 +74,7 @@ impl DataPath {
             avoid: Arc::new(WriteAvoidance::new(config.write_penalty)),
             read_hedge: config.read_hedge,
             metrics,
+            inline_max: config.inline_max_bytes,
         }
     }
 
@@ -85,6 +90,28 @@ impl DataPath {
     where
         S: Stream<Item = Result<Bytes, StdError>> + Unpin,
     {
+        match self
+            .upload_object(body, expected_len, limit, checksums, 0)
+            .await?
+        {
+            (Stored::Chunks(chunks), digest) => Ok((chunks, digest)),
+            (Stored::Inline(_), _) => Err(PutError::Internal("inline without asking".into())),
+        }
+    }
+
+    /// Like [`DataPath::upload`], but a body of at most `inline_max` bytes is not written to
+    /// chunkservers: it comes back as [`Stored::Inline`], to be committed in the object record.
+    pub async fn upload_object<S>(
+        &self,
+        body: Option<S>,
+        expected_len: Option<u64>,
+        limit: u64,
+        checksums: Option<ChecksumHasher>,
+        inline_max: u64,
+    ) -> Result<(Stored, ObjectDigest), PutError>
+    where
+        S: Stream<Item = Result<Bytes, StdError>> + Unpin,
+    {
         let chunk_size = usize::try_from(self.chunk_size)
             .map_err(|_| PutError::Internal("chunk size".into()))?;
         let mut source = ChunkSource::new(body, chunk_size, expected_len, limit, checksums);
@@ -93,7 +120,20 @@ impl DataPath {
         let mut refs = Vec::new();
         let mut inflight: Option<Task<Result<ChunkRef, PutError>>> = None;
 
-        while let Some(chunk) = source.next_chunk().await? {
+        // Only a body shorter than one chunk can be inline: its first chunk is its last.
+        let inline_max = inline_max.min(self.chunk_size.saturating_sub(1));
+        let mut next = source.next_chunk().await?;
+        if let Some(first) = next.take_if(|c| c.data.len() as u64 <= inline_max) {
+            if source.next_chunk().await?.is_some() {
+                return Err(PutError::Internal("a short chunk was not the last".into()));
+            }
+            let digest = source
+                .digest()
+                .cloned()
+                .ok_or_else(|| PutError::Internal("body not finished".into()))?;
+            return Ok((Stored::Inline(first), digest));
+        }
+        while let Some(chunk) = next.take() {
             if placements.is_empty() {
                 let count = chunks_left.unwrap_or(4).clamp(1, MAX_ALLOCATION_BATCH);
                 placements.extend(
@@ -113,6 +153,7 @@ impl DataPath {
             inflight = Some(Task(tokio::spawn(async move {
                 dp.write_chunk(placement, chunk).await
             })));
+            next = source.next_chunk().await?;
         }
         if let Some(prev) = inflight.take() {
             refs.push(prev.join().await?);
@@ -121,8 +162,17 @@ impl DataPath {
             .digest()
             .cloned()
             .ok_or_else(|| PutError::Internal("body not finished".into()))?;
-        Ok((refs, digest))
+        Ok((Stored::Chunks(refs), digest))
     }
+}
+
+/// Where an uploaded body went.
+#[derive(Debug)]
+pub enum Stored {
+    /// Durable chunks on chunkservers.
+    Chunks(Vec<ChunkRef>),
+    /// Not written anywhere yet: small enough to go in the object record.
+    Inline(chunker::Chunk),
 }
 
 /// A spawned task aborted when dropped (the request went away or failed).

@@ -7,6 +7,7 @@
 use super::headers::{self, Conditions, StoredHeaders};
 use super::{checksum, multipart, versions, TriremeS3};
 use crate::error;
+use crate::pipeline::inline;
 use crate::pipeline::range::{self, ChunkSlice};
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
@@ -152,7 +153,13 @@ pub async fn get_object(
 
     let lengths: Vec<u64> = r.rec.chunks.iter().map(|c| c.length).collect();
     let slices: Vec<ChunkSlice> = range::slices_for(&lengths, r.span.clone());
-    let body = if slices.is_empty() {
+    let body = if let Some(inline) = &r.rec.inline {
+        let bytes = inline::verified_slice(inline, r.span.clone()).map_err(|e| {
+            tracing::error!(error = %e, "GET: inline data unreadable");
+            error::from_read(&e)
+        })?;
+        Some(StreamingBlob::wrap(inline::body(bytes)))
+    } else if slices.is_empty() {
         None
     } else {
         let chunks = Arc::new(r.rec.chunks.clone());

@@ -182,6 +182,7 @@ mod tests {
             checksums: BTreeMap::new(),
             chunks: vec![],
             part_sizes: vec![],
+            inline: None,
         }
     }
 

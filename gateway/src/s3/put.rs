@@ -7,11 +7,12 @@ use super::headers::{self, StoredHeaders};
 use super::{checksum, names, write_condition, TriremeS3};
 use crate::error::{self, PutError};
 use crate::pipeline::chunker::ObjectDigest;
+use crate::pipeline::Stored;
 use base64::Engine;
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use trireme_api::meta::CommitObject;
-use trireme_api::object::ObjectRecord;
+use trireme_api::object::{InlineData, ObjectRecord};
 
 /// Refuses requests using features this gateway does not implement, rather than ignoring
 /// what the client asked for.
@@ -103,9 +104,9 @@ pub async fn put_object(
     s3.ensure_bucket(&input.bucket).await?;
 
     let body = input.body.take();
-    let (chunks, digest) = s3
+    let (kept, digest) = s3
         .data
-        .upload(body, declared, s3.max_put_size, hasher)
+        .upload_object(body, declared, s3.max_put_size, hasher, s3.data.inline_max)
         .await
         .map_err(|e| {
             tracing::info!(bucket = %input.bucket, key = %input.key, error = %e, "PUT failed before commit");
@@ -121,6 +122,16 @@ pub async fn put_object(
         expires: input.expires.take(),
     };
     let etag = digest.etag();
+    let (chunks, inline) = match kept {
+        Stored::Chunks(chunks) => (chunks, None),
+        Stored::Inline(c) => (
+            Vec::new(),
+            Some(InlineData {
+                bytes: c.data.to_vec(),
+                blake3: c.blake3,
+            }),
+        ),
+    };
     let object = ObjectRecord {
         size: digest.size,
         etag: etag.clone(),
@@ -131,6 +142,7 @@ pub async fn put_object(
         checksums: checksum::to_map(&computed),
         chunks,
         part_sizes: Vec::new(),
+        inline,
     };
     s3.meta
         .call(&CommitObject {

@@ -199,6 +199,7 @@ async fn complete(
         checksums: req.checksums.clone(),
         chunks: chosen.iter().flat_map(|p| p.chunks.clone()).collect(),
         part_sizes: chosen.iter().map(|p| p.size).collect(),
+        inline: None,
     };
     if let Err(e) = record.validate() {
         return Err(api_err(ErrorCode::InvalidArgument, &e));

@@ -157,6 +157,8 @@ impl TestCluster {
             tls_cert: None,
             tls_key: None,
             read_hedge_ms: 500,
+            // The chunk path under test: no object is stored inline unless a test says so.
+            inline_max_bytes: 0,
         };
         let mut config = GatewayConfig::from_file(file).unwrap();
         config.meta_deadline = std::time::Duration::from_secs(2);

@@ -149,6 +149,7 @@ pub fn explain(
         last_modified_ms: record.last_modified_ms,
         content_type: record.content_type,
         checksums: record.checksums,
+        inline: record.inline.is_some(),
         part_sizes: record.part_sizes,
         chunks,
         summary,

@@ -30,6 +30,11 @@ impl Serve<CommitObject> for MetaNode {
         check_key(&req.key)?;
         let mut object = req.object;
         object.validate().map_err(ApiError::invalid)?;
+        if let Some(inline) = &object.inline {
+            if blake3::hash(&inline.bytes).to_hex().as_str() != inline.blake3 {
+                return Err(ApiError::invalid("inline data does not match its BLAKE3").into());
+            }
+        }
         object.last_modified_ms = now_ms();
         let last_modified_ms = object.last_modified_ms;
         self.write(Command::PutObject {

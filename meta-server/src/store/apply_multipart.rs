@@ -214,6 +214,7 @@ pub fn complete_upload(
             .flat_map(|p| p.chunks.iter().cloned())
             .collect(),
         part_sizes: records.iter().map(|p| p.size).collect(),
+        inline: None,
     };
     if let Some(old) = r.get_object(c.bucket, c.key)? {
         tx.remove(&old.chunks);

@@ -196,6 +196,7 @@ mod tests {
             checksums: BTreeMap::new(),
             chunks: vec![],
             part_sizes: vec![],
+            inline: None,
         }
     }
 

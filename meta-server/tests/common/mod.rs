@@ -88,6 +88,7 @@ pub fn object(size: u64) -> ObjectRecord {
             }],
         }],
         part_sizes: vec![],
+        inline: None,
     }
 }
 

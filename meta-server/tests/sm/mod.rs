@@ -65,6 +65,7 @@ pub fn put_chunks(r: &Reader, key: &str, length: u64, chunks: &[(u128, &[u64])])
         checksums: BTreeMap::new(),
         chunks,
         part_sizes: vec![],
+        inline: None,
     };
     apply(
         r,

@@ -53,7 +53,7 @@ pub async fn upload_part_copy(
     let hasher = part_hasher(&Checksum::default(), None, &[], &upload);
     let (chunks, digest) = s3
         .data
-        .copy_span(source.object.chunks, source.chunkservers, span, hasher)
+        .copy_span(&source.object, source.chunkservers, span, hasher)
         .await
         .map_err(|e| {
             tracing::warn!(src_bucket = %src.bucket, src_key = %src.key, error = %e, "part copy failed");
