@@ -4,6 +4,12 @@
 //! redirects there at once; a transport error or `Unavailable` moves on to the next member,
 //! and after each full round the client backs off, until the deadline. Non-retryable errors
 //! return immediately.
+//!
+//! Membership changes (`trireme meta add|remove`) are followed: at most every
+//! `member_refresh` (30 s by default), after a successful leader-only call, the client asks
+//! that leader for the members (`ClusterStatus`) and takes their addresses, so a long-lived
+//! client (gateway, chunkserver) keeps reaching the group after every node it started with
+//! was replaced.
 
 use crate::error::ClientError;
 use crate::transport::Transport;
@@ -18,7 +24,12 @@ pub struct MetaClient {
     /// Index into `members` of the node to try first.
     preferred: Mutex<usize>,
     deadline: Duration,
+    member_refresh: Duration,
+    refreshed: Mutex<Instant>,
 }
+
+/// How often a client re-learns the members by default.
+pub const MEMBER_REFRESH: Duration = Duration::from_secs(30);
 
 impl MetaClient {
     /// A client for a group with these member addresses. `deadline` bounds the retries of
@@ -29,6 +40,49 @@ impl MetaClient {
             members: Mutex::new(members),
             preferred: Mutex::new(0),
             deadline,
+            member_refresh: MEMBER_REFRESH,
+            refreshed: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Re-learns the members at most this often (after a successful leader-only call).
+    pub fn with_member_refresh(mut self, every: Duration) -> Self {
+        self.member_refresh = every;
+        self
+    }
+
+    /// Replaces the member addresses (keeping the preferred one first if still a member).
+    pub fn set_members(&self, addrs: Vec<String>) {
+        if addrs.is_empty() {
+            return;
+        }
+        let current = self.current();
+        let mut members = lock(&self.members);
+        if *members == addrs {
+            return;
+        }
+        tracing::info!(from = ?*members, to = ?addrs, "meta members changed");
+        *members = addrs;
+        *lock(&self.preferred) = members.iter().position(|m| *m == current).unwrap_or(0);
+    }
+
+    /// After a successful leader-only call to `leader`: asks it for the members if the last
+    /// refresh is older than `member_refresh`. Failures are ignored (the next call retries).
+    async fn maybe_refresh(&self, leader: &str) {
+        {
+            let mut last = lock(&self.refreshed);
+            if last.elapsed() < self.member_refresh {
+                return;
+            }
+            *last = Instant::now();
+        }
+        match self
+            .transport
+            .call(leader, &trireme_api::meta::ClusterStatus {})
+            .await
+        {
+            Ok(status) => self.set_members(status.members.into_iter().map(|m| m.addr).collect()),
+            Err(e) => tracing::debug!(error = %e, "refreshing the meta members failed"),
         }
     }
 
@@ -49,7 +103,12 @@ impl MetaClient {
             let addr = self.current();
             let result = self.transport.call(&addr, req).await;
             let err = match result {
-                Ok(v) => return Ok(v),
+                Ok(v) => {
+                    if R::LEADER_ONLY {
+                        self.maybe_refresh(&addr).await;
+                    }
+                    return Ok(v);
+                }
                 Err(e) => e,
             };
             if !err.is_retryable() || start.elapsed() >= self.deadline {

@@ -202,6 +202,18 @@ async fn grow_to_five_transfer_and_shrink_back_under_writes() {
     assert_eq!(m.voters, vec![1, 2, 3, 4, 5], "{m:?}");
     assert!(m.learners.is_empty() && !m.joint, "{m:?}");
 
+    // A client started knowing only meta-1 and meta-2 learns the new members (and below
+    // outlives both).
+    let narrow = MetaClient::new(
+        transport.clone(),
+        vec![nodes[0].addr.clone(), nodes[1].addr.clone()],
+        Duration::from_secs(20),
+    )
+    .with_member_refresh(Duration::ZERO);
+    let bucket = GetBucket { name: "bkt".into() };
+    narrow.call(&bucket).await.expect("narrow client");
+    assert_eq!(narrow.members().len(), 5, "{:?}", narrow.members());
+
     // Leadership to a new voter and back (5 voters: the followers' leases must run out).
     transfer(&client, 5).await;
     let leader = leader_of(&transport, &nodes).await.expect("leader");
@@ -265,6 +277,11 @@ async fn grow_to_five_transfer_and_shrink_back_under_writes() {
     .await;
     let (acked, errors) = writer.finish().await;
     assert!(errors.is_empty(), "failed writes: {errors:?}");
+    narrow
+        .call(&bucket)
+        .await
+        .expect("a client whose start-up members are all gone");
+    assert_eq!(narrow.members().len(), 3, "{:?}", narrow.members());
     println!("{} writes acknowledged, none failed", acked.len());
     for key in &acked {
         client
