@@ -81,6 +81,9 @@ pub enum Command {
     Token(TokenCommand),
     /// The audit log: every admin action with who, when, what, why and the result.
     Audit(AuditArgs),
+    /// Benchmark an S3 endpoint (the local cluster by default): PUT, GET, HEAD, DELETE, LIST
+    /// or a mix; with --limits, also this machine's ceilings.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Flags of `trireme up`. They shape a new cluster; a restart reuses the stored configs and

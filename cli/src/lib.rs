@@ -35,7 +35,10 @@
 //!   ([`up::init`]) and the restart of an existing cluster ([`up::restart`]); meta-servers
 //!   the CLI starts and stops itself and the `cluster.json` side of membership changes
 //!   ([`up::local_meta`]).
+//! - [`bench`]: `trireme bench`, the S3 benchmark (its own hyper client and SigV4 signer,
+//!   workloads, latency histograms, report) and `--limits`, the machine's ceilings.
 
+pub mod bench;
 pub mod cli;
 pub mod cluster;
 pub mod commands;

@@ -42,6 +42,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         let dir = up_data_dir(global.data_dir.as_deref(), env.as_deref());
         return crate::up::run(&args, &dir).await;
     }
+    // The benchmark talks only S3: no meta-server, no operator token.
+    if let Command::Bench(args) = cli.command {
+        return crate::bench::run(&global, args).await;
+    }
     let cluster = Cluster::open(&global)?;
     let json = global.json;
     match cli.command {
@@ -187,5 +191,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             token::revoke(&cluster, &name, yes, json).await
         }
         Command::Audit(args) => audit::list(&cluster, args.limit, json).await,
+        Command::Bench(_) => Ok(()),
     }
 }

@@ -1,0 +1,115 @@
+//! Results as shares of the machine's ceilings ([`super::limits::Ceilings`]).
+//!
+//! - PUT of large objects (1 MiB and up): every byte is written `replicas` times on this
+//!   host, so the ceiling is the disk's sequential write rate / replicas.
+//! - PUT of small objects: each one needs durable writes, so the ceiling is fsync'd 4 KiB
+//!   writes per second (at depth 16 with concurrency, at depth 1 without).
+//! - GET of large objects: the disk's sequential read rate, or the page-cache copy rate when
+//!   the objects' replicas fit in half the available memory (they were just written, so the
+//!   server reads them from the cache): the row says which.
+//! - Small GETs, HEAD, DELETE and LIST have no hardware ceiling here (they are bound by
+//!   per-request costs), so they get no row.
+
+use super::config::Config;
+use super::limits::Ceilings;
+use super::op::Op;
+use super::runner::PhaseResult;
+use serde::Serialize;
+
+/// Objects at least this large are judged by bandwidth, smaller ones by operations.
+pub const LARGE: u64 = 1 << 20;
+
+/// One result against its ceiling.
+#[derive(Clone, Debug, Serialize)]
+pub struct Ratio {
+    pub phase: String,
+    pub op: Op,
+    /// `MiB/s` or `ops/s`.
+    pub unit: &'static str,
+    pub measured: f64,
+    pub ceiling: f64,
+    /// What the ceiling is, in words.
+    pub ceiling_is: String,
+    /// measured / ceiling.
+    pub ratio: f64,
+}
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// Whether the objects' replicas likely sit in the page cache.
+pub fn likely_cached(cfg: &Config, c: &Ceilings) -> bool {
+    let on_server = cfg
+        .existing
+        .saturating_mul(cfg.size)
+        .saturating_mul(cfg.replicas);
+    c.mem_available_bytes.is_some_and(|m| on_server <= m / 2)
+}
+
+/// The rows for every PUT and GET result of the prepare and measured phases.
+pub fn ratios(cfg: &Config, phases: &[PhaseResult], c: &Ceilings) -> Vec<Ratio> {
+    let large = cfg.size >= LARGE;
+    let mut out = Vec::new();
+    for p in phases.iter().filter(|p| p.name != "cleanup") {
+        let secs = p.wall.as_secs_f64().max(1e-9);
+        for (op, s) in p.stats.results() {
+            if s.ops == 0 {
+                continue;
+            }
+            let mib = s.bytes as f64 / MIB / secs;
+            let ops = s.ops as f64 / secs;
+            let row = match (op, large) {
+                (Op::Put, true) => Some((
+                    "MiB/s",
+                    mib,
+                    c.seq_write.bytes_per_s / MIB / cfg.replicas as f64,
+                    format!(
+                        "disk sequential write / {} replicas ({})",
+                        cfg.replicas, c.seq_write.method
+                    ),
+                )),
+                (Op::Put, false) => {
+                    let (rate, depth) = if cfg.concurrency > 1 {
+                        (c.fsync_4k_per_s_depth16, 16)
+                    } else {
+                        (c.fsync_4k_per_s_depth1, 1)
+                    };
+                    Some((
+                        "ops/s",
+                        ops,
+                        rate,
+                        format!("fsync'd 4 KiB writes per second at depth {depth}"),
+                    ))
+                }
+                (Op::Get, true) if likely_cached(cfg, c) => Some((
+                    "MiB/s",
+                    mib,
+                    c.cached_read.bytes_per_s / MIB,
+                    "page-cache read (the replicas fit in memory: cached)".to_string(),
+                )),
+                (Op::Get, true) => Some((
+                    "MiB/s",
+                    mib,
+                    c.seq_read.bytes_per_s / MIB,
+                    format!("disk sequential read ({})", c.seq_read.method),
+                )),
+                _ => None,
+            };
+            if let Some((unit, measured, ceiling, ceiling_is)) = row {
+                out.push(Ratio {
+                    phase: p.name.to_string(),
+                    op,
+                    unit,
+                    measured,
+                    ceiling,
+                    ceiling_is,
+                    ratio: if ceiling > 0.0 {
+                        measured / ceiling
+                    } else {
+                        0.0
+                    },
+                });
+            }
+        }
+    }
+    out
+}
