@@ -1,7 +1,8 @@
 //! Chunk operations on this chunkserver's disks, on tokio's blocking pool.
 //!
 //! - Writes (`store/write.rs`): verify the body against its claimed digest, write
-//!   `tmp/<id>.<random>`, fsync, rename into `chunks/xx/`, fsync the directory, then answer.
+//!   `tmp/<id>.<random>` (with `O_DIRECT` where the filesystem takes it: `store/direct.rs`),
+//!   fsync, rename into `chunks/xx/`, fsync the directory, then answer.
 //!   A failed or offline disk refuses writes (`DiskUnavailable`) so the gateway retries
 //!   elsewhere.
 //! - Reads (`store/read.rs`): verify the header and every block returned. A corrupt replica is
@@ -13,6 +14,7 @@
 //!   from service is released from its slot (its I/O is then refused, `DiskUnavailable`),
 //!   and a blank disk put in its place is formatted on the meta leader's request.
 
+mod direct;
 mod read;
 mod table;
 mod write;

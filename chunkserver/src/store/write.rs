@@ -77,9 +77,17 @@ pub(super) fn put_blocking(
     Ok(())
 }
 
+/// Writes the chunk file at `tmp` and fsyncs it: with direct I/O where the filesystem takes
+/// it (see `direct.rs`), else through the page cache.
 fn write_synced(tmp: &Path, header: &ChunkHeader, data: &[u8]) -> io::Result<()> {
-    let mut f = File::create_new(tmp)?;
-    write_chunk(&mut f, header, data)?;
+    let f = match super::direct::write(tmp, header, data)? {
+        super::direct::Direct::Written(f) => f,
+        super::direct::Direct::Unsupported => {
+            let mut f = File::create_new(tmp)?;
+            write_chunk(&mut f, header, data)?;
+            f
+        }
+    };
     f.sync_all()
 }
 
