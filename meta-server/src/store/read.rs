@@ -156,7 +156,7 @@ impl Reader {
                 }
             }
             let Some(v) = iter.value() else { break };
-            let rec = decode::<StoredObject>(CF_OBJECTS, v)?.into_record();
+            let rec = decode_listing(v)?;
             out.objects.push(ObjectSummary {
                 key: key.clone(),
                 size: rec.size,
@@ -173,6 +173,28 @@ impl Reader {
         }
         Ok(out)
     }
+}
+
+/// The fields of a stored object record a listing shows. Decoded directly (not through the
+/// tagged `StoredObject`, which buffers every field first), skipping the chunk list and any
+/// inline bytes without copying them: a page of small inline objects stays cheap to list.
+#[derive(serde::Deserialize)]
+struct ListingFields {
+    v: String,
+    size: u64,
+    etag: String,
+    last_modified_ms: u64,
+}
+
+fn decode_listing(bytes: &[u8]) -> Result<ListingFields, StoreError> {
+    let rec: ListingFields = decode(CF_OBJECTS, bytes)?;
+    if rec.v != "1" {
+        return Err(StoreError::Corrupt {
+            cf: CF_OBJECTS,
+            message: format!("unknown object record version {:?}", rec.v),
+        });
+    }
+    Ok(rec)
 }
 
 #[cfg(test)]
