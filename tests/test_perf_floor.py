@@ -7,16 +7,21 @@ Figures guarded (target, floor = half):
 - 4 KiB GET at concurrency 16: 3000/s -> 1500/s
 - p50 at concurrency 1: GET 1 ms -> 2 ms, durable PUT 3 ms -> 6 ms
 
-Not guarded here: the 64 MiB PUT, below half of its target today (about 36% of disk write / 3
-on 2 cores: MD5 for the ETag dominates, see docs/performance.md); the 64 MiB GET and the LIST of
-a 1000-key page from a bucket of 1 million keys, which need gigabytes of data or minutes of
-PUTs (explicit commands in docs/performance.md).
+- 64 MiB GET at concurrency 16, every byte verified: 85% of disk sequential read -> 42.5%
+  (asserted when the data came from the disk; a data directory on tmpfs serves from memory)
+- 64 MiB PUT at concurrency 16: the target (85% of disk write / 3) is not met on 2 cores (MD5
+  for the ETag dominates, see docs/performance.md), so half of it would fail today; the floor is
+  15% of disk write / 3, which catches a return of the page-cache copy or a lost parallel write.
+  The cluster's CPU per GiB is printed, not asserted.
+
+Not guarded here: the LIST of a 1000-key page from a bucket of 1 million keys, which needs
+minutes of PUTs (explicit command in docs/performance.md).
 """
 
 from __future__ import annotations
 
 from checks import figure
-from test_bench import op, run_ok
+from test_bench import op, phase, run_ok
 
 TEST = "perf-floor"
 
@@ -45,3 +50,37 @@ def test_small_objects_floor(fresh_cluster):
     assert get16["ops_per_s"] >= 1500, get16
     assert put1["latency_ms"]["p50"] <= 6, put1
     assert get1["latency_ms"]["p50"] <= 2, get1
+
+
+def ratio(report: dict, phase_name: str, op_name: str) -> dict:
+    found = [r for r in report["ratios"] if r["phase"] == phase_name and r["op"] == op_name]
+    assert len(found) == 1, report["ratios"]
+    return found[0]
+
+
+def test_large_objects_floor(fresh_cluster):
+    c = fresh_cluster()
+    limits = ["--limits", str(c.data_dir), "--limits-size", "256MiB", "--limits-time", "1s"]
+    large = ["--size", "64MiB", "-c", "16", "--bucket", "floor-large"]
+    put = run_ok(c, "put", *large, "--objects", "16", *limits, timeout=300)
+    put_op, put_share = op(put, "run", "put"), ratio(put, "run", "put")
+    servers = phase(put, "run")["servers"]
+    get = run_ok(c, "get", *large, "--duration", "5s", "--no-prepare", "--prepare-objects", "16", "--verify", *limits, timeout=300)
+    get_op, get_share = op(get, "run", "get"), ratio(get, "run", "get")
+    figure(
+        TEST,
+        "64 MiB PUT c16",
+        f"{put_share['measured']:.0f} MiB/s = {put_share['ratio'] * 100:.0f}% of {put_share['ceiling_is']} "
+        f"(target 85%, floor 15%); cluster {servers['cpu_s_per_gib']:.2f} CPU-s per GiB",
+    )
+    figure(
+        TEST,
+        "64 MiB GET c16 verified",
+        f"{get_share['measured']:.0f} MiB/s = {get_share['ratio'] * 100:.0f}% of {get_share['ceiling_is']} (target 85%, floor 42.5%)",
+    )
+    for o in (put_op, get_op):
+        assert o["errors"] == 0, o["first_errors"]
+    assert servers["cpu_s"].keys() >= {"gateway", "chunkserver", "meta-server"}, servers
+    assert put_share["ratio"] >= 0.15, put_share
+    if "disk sequential read" in get_share["ceiling_is"]:
+        assert get_share["ratio"] >= 0.425, get_share

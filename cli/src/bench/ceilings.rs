@@ -5,8 +5,10 @@
 //! - PUT of small objects: each one needs durable writes, so the ceiling is fsync'd 4 KiB
 //!   writes per second (at depth 16 with concurrency, at depth 1 without).
 //! - GET of large objects: the disk's sequential read rate, or the page-cache copy rate when
-//!   the objects' replicas fit in half the available memory (they were just written, so the
-//!   server reads them from the cache): the row says which.
+//!   the data came from the cache: the row says which. When the data disk's read counter is
+//!   known (a local cluster, or `--limits` on the data disk) it decides: less than half the
+//!   payload read from the disk means cached. Otherwise the guess is that the objects'
+//!   replicas sit in the cache when they fit in half the available memory.
 //! - Small GETs, HEAD, DELETE and LIST have no hardware ceiling here (they are bound by
 //!   per-request costs), so they get no row.
 
@@ -36,6 +38,15 @@ pub struct Ratio {
 
 const MIB: f64 = 1024.0 * 1024.0;
 
+/// Whether a large GET phase was served from the page cache: by the disk's read counter
+/// when known, else by [`likely_cached`].
+pub fn served_cached(cfg: &Config, c: &Ceilings, p: &PhaseResult, payload: u64) -> bool {
+    match p.servers.as_ref().and_then(|s| s.disk_read_bytes) {
+        Some(read) => read < payload / 2,
+        None => likely_cached(cfg, c),
+    }
+}
+
 /// Whether the objects' replicas likely sit in the page cache.
 pub fn likely_cached(cfg: &Config, c: &Ceilings) -> bool {
     let on_server = cfg
@@ -43,6 +54,25 @@ pub fn likely_cached(cfg: &Config, c: &Ceilings) -> bool {
         .saturating_mul(cfg.size)
         .saturating_mul(cfg.replicas);
     c.mem_available_bytes.is_some_and(|m| on_server <= m / 2)
+}
+
+fn cached_words(p: &PhaseResult, payload: u64) -> String {
+    if p.servers.as_ref().and_then(|s| s.disk_read_bytes).is_some() {
+        format!("page-cache read (cached{})", read_share(p, payload))
+    } else {
+        "page-cache read (the replicas fit in memory: cached)".to_string()
+    }
+}
+
+/// ": 97% of the payload read from the disk" when the disk counter is known.
+fn read_share(p: &PhaseResult, payload: u64) -> String {
+    match p.servers.as_ref().and_then(|s| s.disk_read_bytes) {
+        Some(read) if payload > 0 => format!(
+            ": {:.0}% of the payload read from the disk",
+            read as f64 * 100.0 / payload as f64
+        ),
+        _ => String::new(),
+    }
 }
 
 /// The rows for every PUT and GET result of the prepare and measured phases.
@@ -80,17 +110,21 @@ pub fn ratios(cfg: &Config, phases: &[PhaseResult], c: &Ceilings) -> Vec<Ratio> 
                         format!("fsync'd 4 KiB writes per second at depth {depth}"),
                     ))
                 }
-                (Op::Get, true) if likely_cached(cfg, c) => Some((
+                (Op::Get, true) if served_cached(cfg, c, p, s.bytes) => Some((
                     "MiB/s",
                     mib,
                     c.cached_read.bytes_per_s / MIB,
-                    "page-cache read (the replicas fit in memory: cached)".to_string(),
+                    cached_words(p, s.bytes),
                 )),
                 (Op::Get, true) => Some((
                     "MiB/s",
                     mib,
                     c.seq_read.bytes_per_s / MIB,
-                    format!("disk sequential read ({})", c.seq_read.method),
+                    format!(
+                        "disk sequential read ({}){}",
+                        c.seq_read.method,
+                        read_share(p, s.bytes)
+                    ),
                 )),
                 _ => None,
             };

@@ -10,7 +10,7 @@ use super::sigv4::Credentials;
 use crate::cli::GlobalArgs;
 use crate::cluster::{load, locate, DATA_DIR_ENV};
 use crate::error::CliError;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// S3 requires every part but the last to be at least this large.
@@ -27,6 +27,9 @@ pub struct Target {
     pub creds: Credentials,
     /// Where the endpoint came from, for the report ("--endpoint", "cluster.json at ...").
     pub source: String,
+    /// The directory of the cluster file, when the endpoint came from one: its node
+    /// directories name the server processes whose CPU the report shows.
+    pub cluster_dir: Option<PathBuf>,
 }
 
 /// The machine ceilings to measure.
@@ -192,6 +195,7 @@ fn target(global: &GlobalArgs, a: &BenchArgs, env: EnvLookup<'_>) -> Result<Targ
             endpoint,
             creds: creds(access_key, secret_key, region),
             source: "--endpoint".into(),
+            cluster_dir: None,
         });
     }
     let env_dir = env(DATA_DIR_ENV).map(std::ffi::OsString::from);
@@ -215,6 +219,7 @@ fn target(global: &GlobalArgs, a: &BenchArgs, env: EnvLookup<'_>) -> Result<Targ
             a.region.clone().unwrap_or(file.region),
         ),
         source: format!("cluster file {}", path.display()),
+        cluster_dir: path.parent().map(Path::to_path_buf),
     })
 }
 

@@ -18,6 +18,7 @@
 //!   [`workload`]: set-up, prepare, run, clean-up; [`progress`]: the line on stderr.
 //! - [`hist`]: the latency histogram; [`stats`]: per-worker recorders and client CPU;
 //!   [`op`]: operation types.
+//! - [`servers`]: the local cluster's CPU and data-disk reads during a phase.
 //! - [`limits`], [`limits_disk`], [`limits_cpu`]: the ceilings; [`ceilings`]: results as
 //!   shares of them.
 //! - [`report`]: the report and its JSON; [`report_text`]: its human form.
@@ -40,6 +41,7 @@ pub mod report_text;
 pub mod runner;
 pub mod s3;
 pub mod s3_ops;
+pub mod servers;
 pub mod sigv4;
 pub mod stats;
 pub mod workload;

@@ -51,6 +51,19 @@ pub struct PhaseReport {
     /// Client CPU per GiB of payload moved (None when no payload moved).
     pub client_cpu_s_per_gib: Option<f64>,
     pub ops: Vec<OpReport>,
+    /// What the local cluster's servers spent (endpoints from a cluster file only).
+    pub servers: Option<ServerReport>,
+}
+
+/// The servers' side of a phase: CPU per process group and in all, per GiB of payload, and
+/// the bytes the data disk read.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServerReport {
+    pub cpu_s: std::collections::BTreeMap<String, f64>,
+    pub total_cpu_s: f64,
+    /// All servers' CPU per GiB of payload moved (None when no payload moved).
+    pub cpu_s_per_gib: Option<f64>,
+    pub disk_read_bytes: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -138,6 +151,13 @@ pub fn phase_report(p: &PhaseResult) -> PhaseReport {
             .into_iter()
             .map(|(op, s)| op_report(op, s, secs))
             .collect(),
+        servers: p.servers.as_ref().map(|u| ServerReport {
+            cpu_s: u.cpu_s.clone(),
+            total_cpu_s: u.total_cpu_s(),
+            cpu_s_per_gib: (bytes > 0 && !u.cpu_s.is_empty())
+                .then(|| u.total_cpu_s() / (bytes as f64 / (1u64 << 30) as f64)),
+            disk_read_bytes: u.disk_read_bytes,
+        }),
     }
 }
 

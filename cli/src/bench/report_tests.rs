@@ -5,6 +5,7 @@ use crate::bench::ceilings::ratios;
 use crate::bench::limits::Ceilings;
 use crate::bench::limits_cpu::HashSpeeds;
 use crate::bench::limits_disk::Sequential;
+use crate::bench::servers::Usage;
 use crate::bench::stats::{Live, Recorder};
 use crate::cli::{Cli, Command};
 use clap::Parser;
@@ -42,6 +43,7 @@ fn phase(name: &'static str, op: Op, n: u64, size: u64, secs: u64) -> PhaseResul
         cpu: Duration::from_millis(n / 10),
         requests: n + 1,
         high_water: n,
+        servers: None,
     }
 }
 
@@ -78,11 +80,21 @@ fn ceilings(mem: u64) -> Ceilings {
 #[test]
 fn json_and_text_carry_the_figures() {
     let cfg = config(&["get", "--size", "4KiB", "--duration", "10s"]);
-    let phases = [
+    let mut phases = [
         phase("prepare", Op::Put, 1000, 4096, 2),
         phase("run", Op::Get, 20_000, 4096, 10),
     ];
+    phases[1].servers = Some(Usage {
+        cpu_s: [
+            ("gateway".to_string(), 2.5),
+            ("meta-server".to_string(), 1.0),
+        ]
+        .into(),
+        disk_read_bytes: Some(3 << 20),
+    });
     let p = phase_report(&phases[1]);
+    let servers = p.servers.as_ref().expect("server usage");
+    assert!((servers.total_cpu_s - 3.5).abs() < 1e-9);
     let get = &p.ops[0];
     assert_eq!((get.ops, get.errors, get.bytes), (20_000, 1, 20_000 * 4096));
     assert!((get.ops_per_s - 2000.0).abs() < 1e-6);
@@ -122,6 +134,12 @@ fn json_and_text_carry_the_figures() {
         "{text}"
     );
     assert!(text.contains("client CPU 100.0 us per request"), "{text}");
+    // Small objects: no CPU per GiB (meaningless), but the servers' CPU and disk reads.
+    assert!(
+        text.contains("run: server CPU gateway 2.50 s, meta-server 1.00 s = 3.50 CPU-s; data disk read 3.0 MiB"),
+        "{text}"
+    );
+    assert_eq!(json["phases"][1]["servers"]["cpu_s"]["gateway"], 2.5);
 }
 
 #[test]
@@ -156,6 +174,36 @@ fn shares_of_the_ceilings() {
     assert_eq!(r[0].ceiling, 6000.0);
     let r = ratios(&cfg, &[get], &ceilings(1 << 30));
     assert!(r[0].ceiling_is.contains("disk sequential read"));
+
+    // With the data disk's read counter, it decides, whatever the memory.
+    let payload = 100u64 * (64 << 20);
+    let mut from_disk = phase("run", Op::Get, 100, 64 << 20, 10);
+    from_disk.servers = Some(Usage {
+        cpu_s: Default::default(),
+        disk_read_bytes: Some(payload),
+    });
+    let r = ratios(&cfg, &[from_disk], &ceilings(8 << 30));
+    assert!(
+        r[0].ceiling_is.contains("disk sequential read"),
+        "{}",
+        r[0].ceiling_is
+    );
+    assert!(
+        r[0].ceiling_is.contains("100% of the payload"),
+        "{}",
+        r[0].ceiling_is
+    );
+    let mut cached = phase("run", Op::Get, 100, 64 << 20, 10);
+    cached.servers = Some(Usage {
+        cpu_s: Default::default(),
+        disk_read_bytes: Some(payload / 10),
+    });
+    let r = ratios(&cfg, &[cached], &ceilings(1 << 30));
+    assert!(
+        r[0].ceiling_is.contains("cached: 10%"),
+        "{}",
+        r[0].ceiling_is
+    );
 
     // Small GETs and HEAD have no ceiling row; clean-up is never judged.
     let cfg = config(&["get"]);

@@ -3,12 +3,39 @@
 
 use super::limits::Ceilings;
 use super::op::Op;
-use super::report::Report;
+use super::report::{Report, ServerReport};
 use crate::output::human_bytes;
 use crate::table::Table;
 use std::fmt::Write as _;
 
 const MIB: f64 = 1024.0 * 1024.0;
+
+/// "server CPU: gateway 8.88 s, chunkserver 7.81 s, meta-server 0.26 s = 16.95 CPU-s
+/// (5.65 per GiB); data disk read 0 B".
+fn server_line(s: &ServerReport, large: bool) -> Option<String> {
+    let mut parts = Vec::new();
+    if !s.cpu_s.is_empty() {
+        let groups: Vec<String> = s
+            .cpu_s
+            .iter()
+            .map(|(g, c)| format!("{g} {c:.2} s"))
+            .collect();
+        let per_gib = s
+            .cpu_s_per_gib
+            .filter(|_| large)
+            .map(|g| format!(" ({g:.2} per GiB)"))
+            .unwrap_or_default();
+        parts.push(format!(
+            "server CPU {} = {:.2} CPU-s{per_gib}",
+            groups.join(", "),
+            s.total_cpu_s
+        ));
+    }
+    if let Some(b) = s.disk_read_bytes {
+        parts.push(format!("data disk read {}", human_bytes(b)));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
 
 /// `812.3 MiB/s` or `1.52 GiB/s`.
 pub fn rate(bytes_per_s: f64) -> String {
@@ -84,6 +111,10 @@ pub fn render(r: &Report) -> String {
                 "{}: {:.2} s wall, {} requests, client CPU {:.1} us per request ({:.2} CPU-s{per_gib})",
                 p.name, p.wall_s, p.requests, p.client_cpu_us_per_request, p.client_cpu_s
             );
+            let large = r.settings.size >= super::ceilings::LARGE;
+            if let Some(line) = p.servers.as_ref().and_then(|s| server_line(s, large)) {
+                let _ = writeln!(out, "{}: {line}", p.name);
+            }
         }
         for p in &r.phases {
             for o in p.ops.iter().filter(|o| o.op == Op::List && o.ops > 0) {

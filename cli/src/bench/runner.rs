@@ -8,6 +8,7 @@ use super::mixed::LiveSet;
 use super::op::Op;
 use super::progress::Progress;
 use super::s3::{S3Client, S3Error};
+use super::servers::{usage, Probe, Usage};
 use super::stats::{process_cpu, Live, Recorder};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -19,6 +20,8 @@ pub struct Shared {
     pub cfg: Config,
     pub client: S3Client,
     pub data: Data,
+    /// The local cluster's processes and data disk, watched during each phase.
+    pub servers: Probe,
 }
 
 /// Where a phase's operations come from.
@@ -111,6 +114,8 @@ pub struct PhaseResult {
     pub requests: u64,
     /// Object indexes below this may have been written.
     pub high_water: u64,
+    /// What the local cluster's servers spent during the phase (none for other endpoints).
+    pub servers: Option<Usage>,
 }
 
 #[derive(Clone, Copy)]
@@ -124,6 +129,7 @@ pub async fn run_phase(sh: &Arc<Shared>, plan: Plan) -> PhaseResult {
     let plan = Arc::new(plan);
     let live = Arc::new(Live::default());
     let cpu0 = process_cpu();
+    let servers0 = (!sh.servers.is_empty()).then(|| sh.servers.sample());
     let req0 = sh.client.requests();
     let start = Instant::now();
     let progress = sh.cfg.progress.then(|| {
@@ -169,6 +175,7 @@ pub async fn run_phase(sh: &Arc<Shared>, plan: Plan) -> PhaseResult {
         cpu: process_cpu().saturating_sub(cpu0),
         requests: sh.client.requests() - req0,
         high_water: plan.source.high_water(),
+        servers: servers0.map(|s0| usage(&s0, &sh.servers.sample())),
     }
 }
 

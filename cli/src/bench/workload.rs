@@ -8,6 +8,7 @@ use super::mixed::LiveSet;
 use super::op::Op;
 use super::runner::{run_phase, PhaseResult, Plan, Shared, Source};
 use super::s3::{S3Client, S3Error};
+use super::servers::Probe;
 use crate::error::CliError;
 use std::sync::Arc;
 
@@ -56,7 +57,18 @@ pub async fn run(cfg: Config, data: Data) -> Result<Vec<PhaseResult>, CliError> 
             .await
             .map_err(|e| setup_error(&base, &format!("CreateBucket {bucket}"), e))?;
     }
-    let sh = Arc::new(Shared { cfg, client, data });
+    // The data disk: the cluster's own, else the one `--limits` measured.
+    let disk_dir = target
+        .cluster_dir
+        .clone()
+        .or_else(|| cfg.limits.as_ref().map(|l| l.dir.clone()));
+    let servers = Probe::discover(target.cluster_dir.as_deref(), disk_dir.as_deref());
+    let sh = Arc::new(Shared {
+        cfg,
+        client,
+        data,
+        servers,
+    });
     let cfg = &sh.cfg;
     let mut phases = Vec::new();
     if cfg.prepare > 0 {
