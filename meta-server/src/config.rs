@@ -69,7 +69,8 @@ impl MetaConfig {
             election_timeout_min: hb * 4,
             election_timeout_max: hb * 8,
             install_snapshot_timeout: 10_000,
-            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(self.snapshot_every_logs),
+            // The `snapshot` worker (snapshots.rs) triggers builds, scaled to the state's size.
+            snapshot_policy: openraft::SnapshotPolicy::Never,
             max_in_snapshot_log_to_keep: (self.snapshot_every_logs / 2).min(1000),
             ..Default::default()
         };

@@ -12,8 +12,10 @@
 //! - `store/`: RocksDB storage: `log.rs` (Raft log), `sm.rs` (state machine), `apply.rs`
 //!   (applying a command; `apply_multipart.rs`, `apply_durability.rs`, `apply_admin.rs`:
 //!   operator tokens and the audit log, with their reads), `chunks.rs` (the chunk
-//!   and location indexes, reference counting), `read.rs` (queries, listing), `snapshot.rs`,
-//!   `keys.rs`, `records.rs`.
+//!   and location indexes, reference counting), `read.rs` (queries, listing), `snapshot.rs`
+//!   (the dump format, install) and `snapshot_file.rs` (snapshot files built from a RocksDB
+//!   checkpoint off the apply path), `keys.rs`, `records.rs`.
+//! - `snapshots.rs`: the `snapshot` worker, which triggers builds scaled to the state's size.
 //! - `durability/`: the leader's durability engine: health view, ledger sweep, liveness and
 //!   repair workers, `/metrics`.
 //! - `network.rs`: Raft RPC client over HTTP.
@@ -39,6 +41,7 @@ pub mod network;
 pub mod node;
 pub mod server;
 pub mod service;
+pub mod snapshots;
 pub mod store;
 pub mod types;
 

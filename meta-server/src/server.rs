@@ -49,7 +49,8 @@ pub async fn run(
         let node = node.clone();
         tokio::spawn(async move { node.watch_leadership().await })
     };
-    let workers = crate::durability::spawn_workers(node.clone());
+    let mut workers = crate::durability::spawn_workers(node.clone());
+    workers.push(tokio::spawn(crate::snapshots::run(node.clone())));
     let app = crate::http::router(node.clone());
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);

@@ -18,6 +18,7 @@ pub mod read_refs;
 pub mod records;
 pub mod sm;
 pub mod snapshot;
+pub mod snapshot_file;
 
 use rocksdb::{ColumnFamilyDescriptor, Options, DB};
 use std::path::Path;
@@ -36,6 +37,8 @@ pub enum StoreError {
     Corrupt { cf: &'static str, message: String },
     #[error("encode: {0}")]
     Encode(#[from] serde_json::Error),
+    #[error("snapshot file: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 /// Opens (creating if needed) the meta-server database.

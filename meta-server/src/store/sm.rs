@@ -4,6 +4,7 @@ use super::apply::apply_command;
 use super::keys::*;
 use super::read::Reader;
 use super::snapshot;
+use super::snapshot_file::{self, Captured, SnapDir};
 use super::{cf, StoreError};
 use crate::types::{
     CommandResult, Entry, LogId, Snapshot, SnapshotMeta, StorageError, StoredMembership, TypeConfig,
@@ -20,6 +21,7 @@ pub struct StateMachineStore {
     db: Arc<DB>,
     reader: Reader,
     snapshot_seq: Arc<AtomicU64>,
+    snapshots: SnapDir,
 }
 
 fn sm_read_err(e: StoreError) -> StorageError {
@@ -34,6 +36,7 @@ impl StateMachineStore {
     pub fn new(db: Arc<DB>) -> Result<Self, StoreError> {
         Ok(StateMachineStore {
             reader: Reader::new(db.clone()),
+            snapshots: SnapDir::open(db.path())?,
             db,
             snapshot_seq: Arc::new(AtomicU64::new(0)),
         })
@@ -62,42 +65,60 @@ impl StateMachineStore {
     }
 }
 
-/// Builds a snapshot from data captured when the builder was made (on the state machine
-/// task, so no apply runs concurrently with the capture).
+/// Builds a snapshot from a checkpoint taken when the builder was made (on the state machine
+/// task, so it is consistent), in openraft's spawned task: applying goes on meanwhile.
 pub struct SnapshotBuilder {
     db: Arc<DB>,
-    captured: Result<(Option<LogId>, StoredMembership, Vec<u8>), String>,
+    snapshots: SnapDir,
+    captured: Option<Result<Captured, String>>,
     seq: u64,
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot, StorageError> {
-        let (applied, membership, data) = match &self.captured {
-            Ok(c) => c.clone(),
-            Err(e) => {
-                return Err(
-                    StorageIOError::read_state_machine(&std::io::Error::other(e.clone())).into(),
-                )
-            }
+        let write_err = |e: &dyn std::error::Error| -> StorageError {
+            StorageIOError::write_snapshot(None, &std::io::Error::other(e.to_string())).into()
         };
-        let snapshot_id = match applied {
-            Some(l) => format!(
-                "{}-{}-{}-{}",
-                l.leader_id.term, l.leader_id.node_id, l.index, self.seq
-            ),
-            None => format!("empty-{}", self.seq),
+        let captured = match self.captured.take() {
+            Some(Ok(c)) => c,
+            Some(Err(e)) => return Err(write_err(&std::io::Error::other(e))),
+            None => return Err(write_err(&std::io::Error::other("snapshot built twice"))),
         };
-        let meta = SnapshotMeta {
-            last_log_id: applied,
-            last_membership: membership,
-            snapshot_id,
-        };
-        snapshot::save_current(&self.db, &meta, &data).map_err(|e| {
-            StorageError::from(StorageIOError::write_snapshot(Some(meta.signature()), &e))
-        })?;
+        let seq = self.seq;
+        let dir = self.snapshots.clone();
+        let db = self.db.clone();
+        let built = tokio::task::spawn_blocking(move || {
+            let start = std::time::Instant::now();
+            let meta = snapshot_file::build(captured, &dir, |applied, membership| {
+                let snapshot_id = match applied {
+                    Some(l) => format!(
+                        "{}-{}-{}-{}",
+                        l.leader_id.term, l.leader_id.node_id, l.index, seq
+                    ),
+                    None => format!("empty-{seq}"),
+                };
+                SnapshotMeta {
+                    last_log_id: applied,
+                    last_membership: membership,
+                    snapshot_id,
+                }
+            })?;
+            snapshot_file::forget_legacy(&db)?;
+            tracing::info!(
+                snapshot = %meta.snapshot_id,
+                took_ms = start.elapsed().as_millis() as u64,
+                "snapshot built"
+            );
+            Ok::<_, StoreError>(meta)
+        })
+        .await
+        .map_err(|e| write_err(&std::io::Error::other(e.to_string())))?
+        .map_err(|e| write_err(&e))?;
+        // openraft keeps only the meta of a built snapshot; the data is read back from the
+        // file when a follower needs it.
         Ok(Snapshot {
-            meta,
-            snapshot: Box::new(Cursor::new(data)),
+            meta: built,
+            snapshot: Box::new(Cursor::new(Vec::new())),
         })
     }
 }
@@ -122,16 +143,13 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
-        let captured = (|| -> Result<_, StoreError> {
-            let (applied, membership) = snapshot::applied_state(&self.db)?;
-            let data = snapshot::dump(&self.db)?;
-            Ok((applied, membership, data))
-        })()
-        .map_err(|e| e.to_string());
         let seq = self.snapshot_seq.fetch_add(1, Ordering::Relaxed);
+        let captured =
+            snapshot_file::capture(&self.db, &self.snapshots, seq).map_err(|e| e.to_string());
         SnapshotBuilder {
             db: self.db.clone(),
-            captured,
+            snapshots: self.snapshots.clone(),
+            captured: Some(captured),
             seq,
         }
     }
@@ -146,12 +164,12 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         snapshot: Box<Cursor<Vec<u8>>>,
     ) -> Result<(), StorageError> {
         let data = snapshot.into_inner();
-        snapshot::install(&self.db, meta, &data)
+        snapshot::install(&self.db, &self.snapshots, meta, &data)
             .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e).into())
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, StorageError> {
-        let current = snapshot::load_current(&self.db).map_err(sm_read_err)?;
+        let current = snapshot_file::load(&self.db, &self.snapshots).map_err(sm_read_err)?;
         Ok(current.map(|(meta, data)| Snapshot {
             meta,
             snapshot: Box::new(Cursor::new(data)),

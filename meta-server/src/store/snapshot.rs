@@ -2,13 +2,14 @@
 //!
 //! Format: magic `TRSNAP01`, then records `[cf index u8][key len u32 LE][key][value len u32
 //! LE][value]`, then the end marker byte 0xFF. The last built or installed snapshot is kept in
-//! the `snapshot` column family (meta as JSON, length-prefixed, then the data) so it survives
-//! restarts and can be sent to a lagging follower.
+//! a file in the database directory (`snapshot_file.rs`) so it survives restarts and can be sent to a
+//! lagging follower.
 
 use super::keys::*;
 use super::{cf, decode, StoreError};
 use crate::types::{LogId, SnapshotMeta, StoredMembership};
 use rocksdb::{IteratorMode, WriteBatch, WriteOptions, DB};
+use std::io::Write;
 
 const MAGIC: &[u8; 8] = b"TRSNAP01";
 const END: u8 = 0xFF;
@@ -30,19 +31,25 @@ pub fn applied_state(db: &DB) -> Result<(Option<LogId>, StoredMembership), Store
 /// Dumps the state machine as it is now.
 pub fn dump(db: &DB) -> Result<Vec<u8>, StoreError> {
     let mut out = Vec::with_capacity(4096);
-    out.extend_from_slice(MAGIC);
+    dump_to(db, &mut out)?;
+    Ok(out)
+}
+
+/// Streams the dump of the state machine into `out`.
+pub fn dump_to(db: &DB, out: &mut dyn Write) -> Result<(), StoreError> {
+    out.write_all(MAGIC)?;
     for (i, name) in SM_DATA_CFS.iter().enumerate() {
         for item in db.iterator_cf(cf(db, name)?, IteratorMode::Start) {
             let (k, v) = item?;
-            out.push(i as u8);
-            out.extend_from_slice(&(k.len() as u32).to_le_bytes());
-            out.extend_from_slice(&k);
-            out.extend_from_slice(&(v.len() as u32).to_le_bytes());
-            out.extend_from_slice(&v);
+            out.write_all(&[i as u8])?;
+            out.write_all(&(k.len() as u32).to_le_bytes())?;
+            out.write_all(&k)?;
+            out.write_all(&(v.len() as u32).to_le_bytes())?;
+            out.write_all(&v)?;
         }
     }
-    out.push(END);
-    Ok(out)
+    out.write_all(&[END])?;
+    Ok(())
 }
 
 fn corrupt(message: &str) -> StoreError {
@@ -76,7 +83,12 @@ impl<'a> Cursor<'a> {
 }
 
 /// Replaces the state machine with the snapshot's contents, atomically and durably.
-pub fn install(db: &DB, meta: &SnapshotMeta, data: &[u8]) -> Result<(), StoreError> {
+pub fn install(
+    db: &DB,
+    dir: &super::snapshot_file::SnapDir,
+    meta: &SnapshotMeta,
+    data: &[u8],
+) -> Result<(), StoreError> {
     let mut batch = WriteBatch::default();
     for name in SM_DATA_CFS {
         let handle = cf(db, name)?;
@@ -116,48 +128,11 @@ pub fn install(db: &DB, meta: &SnapshotMeta, data: &[u8]) -> Result<(), StoreErr
     );
     // Snapshots carry the chunk index (its column families are state machine data).
     batch.put_cf(sm_meta, KEY_CHUNK_INDEX, b"1");
-    put_current_in(db, &mut batch, meta, data)?;
+    batch.delete_cf(cf(db, CF_SNAPSHOT)?, KEY_CURRENT_SNAPSHOT);
     let mut w = WriteOptions::default();
     w.set_sync(true);
     db.write_opt(batch, &w)?;
-    Ok(())
-}
-
-fn put_current_in(
-    db: &DB,
-    batch: &mut WriteBatch,
-    meta: &SnapshotMeta,
-    data: &[u8],
-) -> Result<(), StoreError> {
-    let meta_json = serde_json::to_vec(meta)?;
-    let mut value = Vec::with_capacity(4 + meta_json.len() + data.len());
-    value.extend_from_slice(&(meta_json.len() as u32).to_le_bytes());
-    value.extend_from_slice(&meta_json);
-    value.extend_from_slice(data);
-    batch.put_cf(cf(db, CF_SNAPSHOT)?, KEY_CURRENT_SNAPSHOT, value);
-    Ok(())
-}
-
-/// Records a freshly built snapshot as the current one.
-pub fn save_current(db: &DB, meta: &SnapshotMeta, data: &[u8]) -> Result<(), StoreError> {
-    let mut batch = WriteBatch::default();
-    put_current_in(db, &mut batch, meta, data)?;
-    let mut w = WriteOptions::default();
-    w.set_sync(true);
-    db.write_opt(batch, &w)?;
-    Ok(())
-}
-
-/// The current snapshot, if one was built or installed.
-pub fn load_current(db: &DB) -> Result<Option<(SnapshotMeta, Vec<u8>)>, StoreError> {
-    let Some(value) = db.get_cf(cf(db, CF_SNAPSHOT)?, KEY_CURRENT_SNAPSHOT)? else {
-        return Ok(None);
-    };
-    let mut c = Cursor {
-        data: &value,
-        pos: 0,
-    };
-    let mlen = c.u32()?;
-    let meta: SnapshotMeta = decode(CF_SNAPSHOT, c.take(mlen)?)?;
-    Ok(Some((meta, value[c.pos..].to_vec())))
+    // The state first: a crash before the file leaves an older current snapshot, which is
+    // valid (a snapshot may be older than the applied state), never a newer one.
+    super::snapshot_file::save(dir, meta, data)
 }
