@@ -1,30 +1,55 @@
-//! The chunk file format, version 1: a self-verifying header followed by the chunk's bytes.
+//! The chunk file format: a self-verifying header followed by the chunk's bytes.
 //!
 //! ```text
 //! offset     size    field
 //! 0          8       magic "TRMCHUNK"
-//! 8          4       format version, u32 LE (1)
+//! 8          4       format version, u32 LE (2 is written; 1 is still read)
 //! 12         16      chunk id, u128 big-endian (the 32 hex digits of its name)
 //! 28         8       data length, u64 LE
-//! 36         4       block size, u32 LE (64 KiB when written)
+//! 36         4       block size, u32 LE (64 KiB when written; a power of two, 4 KiB..16 MiB)
 //! 40         4       number of blocks n = ceil(data length / block size), u32 LE
-//! 44         32*n    BLAKE3 of each block (the last one may be short)
-//! 44+32n     32      BLAKE3 of the whole data
+//! 44         32*n    the digest of each block (the last block may be short), see below
+//! 44+32n     32      BLAKE3 of the whole data (`blake3::hash(data)`, in both versions)
 //! 76+32n     32      BLAKE3 of every header byte before this field (header checksum)
 //! 108+32n    len     data
 //! ```
 //!
+//! Block digests:
+//! - Version 2: the BLAKE3 *chaining value* of block `i` as a non-root subtree starting at
+//!   byte `i * block size` of the chunk (`blake3::hazmat`: `set_input_offset`, then
+//!   `finalize_non_root`). The block size is a power-of-two multiple of BLAKE3's 1 KiB chunk,
+//!   so every block is a complete subtree of the chunk's BLAKE3 tree and the whole-chunk
+//!   digest follows from the block digests alone: merge them with BLAKE3's tree rule (the
+//!   left subtree holds the largest power-of-two number of blocks that leaves at least one
+//!   for the right; parents are non-root except the top one). A one-block chunk's whole
+//!   digest is the root hash of that block, an empty chunk's is `blake3::hash(b"")`. Writing
+//!   a chunk therefore hashes each byte once (see `chunk_file/tree.rs`), and verifying all of
+//!   it too. A chaining value depends on the block's offset, so a block moved elsewhere in
+//!   the file fails verification.
+//! - Version 1 (written before the single-pass hashing): `blake3::hash(block)`; the
+//!   whole-chunk digest is checked by hashing the data a second time.
+//!
 //! Readers check the header checksum, the chunk id, and that the file is exactly header plus
-//! data long, then verify every block they return. Any disagreement is
-//! [`FormatError::Corrupt`]; bytes that failed verification are never returned.
+//! data long, then verify every block they return (for version 2 by recomputing the block's
+//! chaining value at its offset), and the whole-chunk digest when they read the whole chunk.
+//! Any disagreement is [`FormatError::Corrupt`]; bytes that failed verification are never
+//! returned.
 
-use bytes::Bytes;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+mod check;
+mod read;
+mod tree;
+
+pub use read::{read_range, verify_data};
+pub use tree::Digester;
+
+use std::io::{self, Read, Write};
 
 /// The first eight bytes of every chunk file.
 pub const MAGIC: [u8; 8] = *b"TRMCHUNK";
-/// The format version this code writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this code writes (block digests are chaining values).
+pub const FORMAT_VERSION: u32 = 2;
+/// The first format version, still read and verified (block digests are plain BLAKE3).
+pub const FORMAT_V1: u32 = 1;
 /// Block size of the per-block digests.
 pub const BLOCK_SIZE: u32 = 64 * 1024;
 
@@ -65,6 +90,8 @@ fn read_exact<R: Read>(r: &mut R, buf: &mut [u8]) -> Result<(), FormatError> {
 /// The decoded, verified header of a chunk file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChunkHeader {
+    /// [`FORMAT_VERSION`] or [`FORMAT_V1`]: how the block digests were made.
+    pub version: u32,
     pub chunk_id: u128,
     pub data_len: u64,
     pub block_size: u32,
@@ -73,23 +100,17 @@ pub struct ChunkHeader {
 }
 
 impl ChunkHeader {
-    /// The header for `data` with the standard block size.
+    /// The header for `data` with the standard block size (hashes the data once).
     pub fn build(chunk_id: u128, data: &[u8]) -> Self {
         Self::build_with_block_size(chunk_id, data, BLOCK_SIZE)
     }
 
     fn build_with_block_size(chunk_id: u128, data: &[u8], block_size: u32) -> Self {
-        let block_digests = data
-            .chunks(block_size as usize)
-            .map(|b| *blake3::hash(b).as_bytes())
-            .collect();
-        ChunkHeader {
-            chunk_id,
-            data_len: data.len() as u64,
-            block_size,
-            block_digests,
-            whole: *blake3::hash(data).as_bytes(),
+        let mut digester = Digester::new(block_size, data.len() as u64);
+        for block in data.chunks(block_size as usize) {
+            digester.block(block);
         }
+        digester.finish(chunk_id)
     }
 
     /// The whole-chunk digest as lowercase hex.
@@ -102,6 +123,11 @@ impl ChunkHeader {
         header_len(self.block_digests.len() as u64)
     }
 
+    /// Length of the header of a chunk of `data_len` bytes in standard blocks.
+    pub fn encoded_len_for(data_len: u64) -> u64 {
+        header_len(data_len.div_ceil(BLOCK_SIZE as u64))
+    }
+
     /// Length in bytes of the whole chunk file.
     pub fn file_len(&self) -> u64 {
         self.encoded_len() + self.data_len
@@ -111,7 +137,7 @@ impl ChunkHeader {
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.encoded_len() as usize);
         out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&self.version.to_le_bytes());
         out.extend_from_slice(&self.chunk_id.to_be_bytes());
         out.extend_from_slice(&self.data_len.to_le_bytes());
         out.extend_from_slice(&self.block_size.to_le_bytes());
@@ -143,7 +169,7 @@ impl ChunkHeader {
             return Err(corrupt("bad magic"));
         }
         let version = u32::from_le_bytes(field(&prefix, 8));
-        if version != FORMAT_VERSION {
+        if version != FORMAT_VERSION && version != FORMAT_V1 {
             return Err(corrupt(format!("unsupported format version {version}")));
         }
         let chunk_id = u128::from_be_bytes(field(&prefix, 12));
@@ -182,6 +208,7 @@ impl ChunkHeader {
         }
         let (digests, whole) = body.split_at(body.len() - DIGEST_LEN);
         Ok(ChunkHeader {
+            version,
             chunk_id,
             data_len,
             block_size,
@@ -205,80 +232,11 @@ fn field<const N: usize>(buf: &[u8], at: usize) -> [u8; N] {
     out
 }
 
-/// Writes a whole chunk file (header then data). The caller fsyncs.
+/// Writes a whole chunk file (header then data) through a writer. The caller fsyncs. (The
+/// store writes from its own buffer instead: `store/receive.rs`.)
 pub fn write_chunk<W: Write>(w: &mut W, header: &ChunkHeader, data: &[u8]) -> io::Result<()> {
     w.write_all(&header.encode())?;
     w.write_all(data)
-}
-
-/// Reads `[offset, offset+length)` of the data, verifying every block it touches (and the
-/// whole-chunk digest when the range is the whole chunk).
-pub fn read_range<R: Read + Seek>(
-    r: &mut R,
-    header: &ChunkHeader,
-    offset: u64,
-    length: u64,
-) -> Result<Bytes, FormatError> {
-    let end = offset
-        .checked_add(length)
-        .filter(|end| *end <= header.data_len);
-    let Some(end) = end else {
-        return Err(FormatError::OutOfRange {
-            offset,
-            length,
-            data_len: header.data_len,
-        });
-    };
-    if length == 0 {
-        return Ok(Bytes::new());
-    }
-    let bs = header.block_size as u64;
-    let first = offset / bs;
-    let last = (end - 1) / bs;
-    let span_start = first * bs;
-    let span_end = ((last + 1) * bs).min(header.data_len);
-    r.seek(SeekFrom::Start(header.encoded_len() + span_start))?;
-    let mut span = vec![0u8; (span_end - span_start) as usize];
-    read_exact(r, &mut span)?;
-    for (i, block) in span.chunks(bs as usize).enumerate() {
-        let index = first as usize + i;
-        let expected = header
-            .block_digests
-            .get(index)
-            .ok_or_else(|| corrupt("block index past the header"))?;
-        if blake3::hash(block).as_bytes() != expected {
-            return Err(corrupt(format!("block {index} digest mismatch")));
-        }
-    }
-    if offset == 0 && end == header.data_len && blake3::hash(&span).as_bytes() != &header.whole {
-        return Err(corrupt("whole-chunk digest mismatch"));
-    }
-    let from = (offset - span_start) as usize;
-    Ok(Bytes::from(span).slice(from..from + length as usize))
-}
-
-/// Reads all the data after a decoded header one block at a time, verifying every block and
-/// the whole-chunk digest (scrub and verification; memory stays at one block).
-pub fn verify_data<R: Read + Seek>(r: &mut R, header: &ChunkHeader) -> Result<(), FormatError> {
-    r.seek(SeekFrom::Start(header.encoded_len()))?;
-    let bs = header.block_size as u64;
-    let mut buf = vec![0u8; header.block_size as usize];
-    let mut whole = blake3::Hasher::new();
-    let mut left = header.data_len;
-    for (index, expected) in header.block_digests.iter().enumerate() {
-        let n = left.min(bs) as usize;
-        let block = &mut buf[..n];
-        read_exact(r, block)?;
-        if blake3::hash(block).as_bytes() != expected {
-            return Err(corrupt(format!("block {index} digest mismatch")));
-        }
-        whole.update(block);
-        left -= n as u64;
-    }
-    if whole.finalize().as_bytes() != &header.whole {
-        return Err(corrupt("whole-chunk digest mismatch"));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

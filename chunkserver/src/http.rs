@@ -6,14 +6,15 @@
 use crate::error::StoreError;
 use crate::shared::Shared;
 use crate::{metrics, pull};
-use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::body::Body;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use bytes::Bytes;
+use futures::StreamExt;
 use std::sync::Arc;
 use trireme_api::auth::{secrets_equal, CLUSTER_HEADER, SECRET_HEADER};
 use trireme_api::chunk::{
@@ -25,8 +26,7 @@ use trireme_api::swap::{FormatDisk, FormatDiskResponse};
 use trireme_api::{ApiError, ErrorCode, Rpc};
 use trireme_client::ChunkClient;
 
-/// Largest chunk body a PUT accepts.
-pub const MAX_CHUNK_BYTES: usize = 64 * 1024 * 1024;
+pub use crate::store::MAX_CHUNK_BYTES;
 
 /// The path of the Prometheus metrics.
 pub const METRICS_PATH: &str = "/metrics";
@@ -126,11 +126,14 @@ fn ids(
     Ok((DiskId(disk), ChunkId(chunk)))
 }
 
+/// `PUT /v1/chunk/{disk}/{chunk}`: the body (its Content-Length is required, at most
+/// [`MAX_CHUNK_BYTES`]) goes straight into a pooled buffer, hashed as it arrives, and is
+/// written from there (see `store/receive.rs`).
 async fn put_chunk(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Json<PutChunkResponse>, HttpError> {
     let (disk, chunk) = ids(path)?;
     let expected = headers
@@ -139,12 +142,24 @@ async fn put_chunk(
         .to_str()
         .map_err(|_| invalid(format!("{BLAKE3_HEADER} is not text")))?
         .to_string();
-    let body = body.map_err(|e| invalid(format!("cannot read chunk body: {}", e.body_text())))?;
+    let length = headers
+        .get(header::CONTENT_LENGTH)
+        .ok_or_else(|| invalid("a chunk body needs a Content-Length"))?
+        .to_str()
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .ok_or_else(|| invalid("the Content-Length is not a number"))?;
+    let store = &state.shared.store;
+    let mut incoming = store.incoming(length).await?;
+    let mut frames = body.into_data_stream();
+    while let Some(frame) = frames.next().await {
+        let frame = frame.map_err(|e| invalid(format!("cannot read chunk body: {e}")))?;
+        incoming.push(&frame)?;
+    }
+    let received = incoming.finish()?;
     Ok(Json(
-        state
-            .shared
-            .store
-            .put(&disk, &chunk, &expected, body)
+        store
+            .put_received(&disk, &chunk, &expected, received)
             .await?,
     ))
 }

@@ -28,7 +28,10 @@
 //! - [`config`]: the TOML config validated into [`ChunkserverConfig`].
 //! - [`error`]: [`StoreError`] (chunk operations, mapped onto the wire's `ApiError`) and
 //!   [`ChunkserverError`] (start-up and serving).
-//! - [`chunk_file`]: the versioned chunk file format: header, block digests, verified reads.
+//! - [`chunk_file`]: the versioned chunk file format: header, block digests, verified reads
+//!   (`chunk_file/tree.rs`: the version-2 block chaining values and their merge into the
+//!   whole-chunk BLAKE3; `chunk_file/check.rs`: block verification in both versions;
+//!   `chunk_file/read.rs`: range reads and full verification).
 //! - [`disk`]: one disk: identity file, directory layout, start-up scan, usage counters,
 //!   release from service.
 //! - [`format`]: identity files: reading and checking them, formatting a blank directory
@@ -42,7 +45,9 @@
 //! - [`fault`]: the test-only fault injector.
 //! - [`fsutil`]: fsync of directories, atomic file writes, statvfs, disk-failure errors.
 //! - [`store`]: put/get/delete/verify of chunks on the disks, on the blocking pool
-//!   (`store/read.rs`, `store/write.rs`); the slot table (`store/table.rs`): opening the
+//!   (`store/read.rs`, `store/write.rs`); receiving a PUT body into a pooled aligned buffer,
+//!   hashed as it arrives (`store/receive.rs`, `store/pool.rs`) and written from it with
+//!   `O_DIRECT` (`store/direct.rs`); the slot table (`store/table.rs`): opening the
 //!   slots at start-up, releasing a removed disk, inspecting the empty slots, formatting a
 //!   blank one.
 //! - [`verify`]: full verification of one replica and what happens to a bad one.

@@ -6,7 +6,7 @@
 
 use crate::error::StoreError;
 use crate::shared::Shared;
-use crate::store::parse_digest;
+use crate::store::{parse_digest, Received};
 use std::time::Duration;
 use trireme_api::chunk::{PullChunk, PullSource, PutChunkResponse};
 use trireme_api::ErrorCode;
@@ -61,8 +61,12 @@ async fn copy(
         .await?;
     let mut reasons = Vec::new();
     for source in &req.sources {
-        match fetch(client, source, req, &expected).await {
-            Ok(data) => return store.put(&req.disk, &req.chunk, &req.blake3, data).await,
+        match fetch(shared, client, source, req, &expected).await {
+            Ok(received) => {
+                return store
+                    .put_received(&req.disk, &req.chunk, &req.blake3, received)
+                    .await
+            }
             Err(reason) => {
                 tracing::info!(chunk = %req.chunk, source = %source.addr, %reason, "pull source failed");
                 reasons.push(format!("{} disk {}: {reason}", source.addr, source.disk));
@@ -79,13 +83,15 @@ async fn copy(
     )))
 }
 
-/// The whole chunk from one source, checked against the request; or why not.
+/// The whole chunk from one source, received into a pooled buffer (and so hashed once) and
+/// checked against the request; or why not.
 async fn fetch(
+    shared: &Shared,
     client: &ChunkClient,
     source: &PullSource,
     req: &PullChunk,
     expected: &[u8; 32],
-) -> Result<bytes::Bytes, String> {
+) -> Result<Received, String> {
     let data = client
         .get_chunk(
             &source.addr,
@@ -106,13 +112,20 @@ async fn fetch(
             req.length
         ));
     }
-    let actual = blake3::hash(&data);
-    if actual.as_bytes() != expected {
+    let mut incoming = shared
+        .store
+        .incoming(req.length)
+        .await
+        .map_err(|e| e.to_string())?;
+    incoming.push(&data).map_err(|e| e.to_string())?;
+    drop(data);
+    let received = incoming.finish().map_err(|e| e.to_string())?;
+    if &received.whole() != expected {
         return Err(format!(
             "sent bytes with digest {}, expected {}",
-            actual.to_hex(),
+            hex::encode(received.whole()),
             req.blake3
         ));
     }
-    Ok(data)
+    Ok(received)
 }

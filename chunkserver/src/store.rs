@@ -1,8 +1,11 @@
 //! Chunk operations on this chunkserver's disks, on tokio's blocking pool.
 //!
-//! - Writes (`store/write.rs`): verify the body against its claimed digest, write
-//!   `tmp/<id>.<random>` (with `O_DIRECT` where the filesystem takes it: `store/direct.rs`),
-//!   fsync, rename into `chunks/xx/`, fsync the directory, then answer.
+//! - Writes: the body is received into a pooled aligned buffer and hashed block by block as
+//!   it arrives (`store/receive.rs`, `store/pool.rs`); then (`store/write.rs`) its digest is
+//!   checked against the claimed one, and the header and data are written from that buffer
+//!   to `tmp/<id>.<random>` (with `O_DIRECT` where the filesystem takes it:
+//!   `store/direct.rs`), fsynced, renamed into `chunks/xx/`, the directory fsynced, then the
+//!   request answered.
 //!   A failed or offline disk refuses writes (`DiskUnavailable`) so the gateway retries
 //!   elsewhere.
 //! - Reads (`store/read.rs`): verify the header and every block returned. A corrupt replica is
@@ -15,9 +18,14 @@
 //!   and a blank disk put in its place is formatted on the meta leader's request.
 
 mod direct;
+mod pool;
 mod read;
+mod receive;
 mod table;
 mod write;
+
+pub use pool::{IDLE_LIMIT, IN_USE_LIMIT};
+pub use receive::{Incoming, Received, MAX_CHUNK_BYTES};
 
 use crate::disk::Disk;
 use crate::error::StoreError;
@@ -26,6 +34,7 @@ use crate::report::Reporter;
 use crate::slots::{Released, SlotContext};
 use crate::verify::{check_replica, verify_replica, Outcome, Verdict};
 use bytes::Bytes;
+use pool::BufferPool;
 use std::collections::BTreeSet;
 use std::io;
 use std::path::PathBuf;
@@ -71,6 +80,8 @@ pub struct Store {
     retired: Mutex<BTreeSet<DiskId>>,
     settings: StoreSettings,
     reporter: Arc<Reporter>,
+    /// The buffers chunk bodies are received into and written from.
+    buffers: Arc<BufferPool>,
 }
 
 /// What an operation needs from a disk.
@@ -120,6 +131,7 @@ impl Store {
             retired: Mutex::new(BTreeSet::new()),
             settings,
             reporter,
+            buffers: BufferPool::new(IN_USE_LIMIT, IDLE_LIMIT),
         }
     }
 
@@ -147,19 +159,27 @@ impl Store {
             .unwrap_or_default()
     }
 
-    /// Stores a chunk whose whole BLAKE3 must equal `expected_hex`.
-    pub async fn put(
+    /// Room to receive the body of a chunk put of `length` bytes (at most
+    /// [`MAX_CHUNK_BYTES`], else `InvalidArgument`): push the bytes into it as they arrive
+    /// (the HTTP handler, a repair pull), then [`Store::put_received`]. Waits while the
+    /// chunk buffers lent out are at their limit (see `store/pool.rs`).
+    pub async fn incoming(&self, length: u64) -> Result<Incoming, StoreError> {
+        Incoming::new(&self.buffers, length).await
+    }
+
+    /// Stores a received chunk whose whole BLAKE3 must equal `expected_hex`.
+    pub async fn put_received(
         &self,
         disk: &DiskId,
         chunk: &ChunkId,
         expected_hex: &str,
-        data: Bytes,
+        received: Received,
     ) -> Result<PutChunkResponse, StoreError> {
         let expected = parse_digest(expected_hex)?;
         let (disk, id) = self.locate(disk, chunk, Access::Write)?;
         let chunk = chunk.clone();
-        let length = data.len() as u64;
-        blocking(move || write::put_blocking(&disk, &chunk, id, expected, &data)).await?;
+        let length = received.data_len();
+        blocking(move || write::put_blocking(&disk, &chunk, id, expected, received)).await?;
         Ok(PutChunkResponse {
             length,
             blake3: hex::encode(expected),

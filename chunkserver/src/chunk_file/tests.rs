@@ -1,6 +1,7 @@
 //! Unit and property tests of the chunk file format.
 
 use super::*;
+use bytes::Bytes;
 use proptest::prelude::*;
 use rand::{RngCore, SeedableRng};
 use std::io::Cursor;
@@ -14,11 +15,39 @@ fn data(len: usize, seed: u64) -> Vec<u8> {
 }
 
 fn file_for(data: &[u8]) -> Vec<u8> {
-    let header = ChunkHeader::build(ID, data);
+    file_with(&ChunkHeader::build(ID, data), data)
+}
+
+fn file_with(header: &ChunkHeader, data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    write_chunk(&mut out, &header, data).expect("write to a Vec");
+    write_chunk(&mut out, header, data).expect("write to a Vec");
     assert_eq!(out.len() as u64, header.file_len());
     out
+}
+
+/// The version-1 encoder, as it was before the single-pass hashing: every block hashed on
+/// its own with `blake3::hash`, then the whole data again.
+pub(crate) fn header_v1(chunk_id: u128, data: &[u8], block_size: u32) -> ChunkHeader {
+    ChunkHeader {
+        version: FORMAT_V1,
+        chunk_id,
+        data_len: data.len() as u64,
+        block_size,
+        block_digests: data
+            .chunks(block_size as usize)
+            .map(|b| *blake3::hash(b).as_bytes())
+            .collect(),
+        whole: *blake3::hash(data).as_bytes(),
+    }
+}
+
+fn file_v1(data: &[u8]) -> Vec<u8> {
+    file_with(&header_v1(ID, data, BLOCK_SIZE), data)
+}
+
+/// Both versions' files for `data`.
+fn files_for(data: &[u8]) -> [Vec<u8>; 2] {
+    [file_v1(data), file_for(data)]
 }
 
 /// Decodes the header and reads a range, as the store does.
@@ -52,8 +81,100 @@ fn header_layout() {
     let h = ChunkHeader::build(ID, &d);
     assert_eq!(h.block_digests.len(), 4);
     assert_eq!(h.encoded_len(), 108 + 32 * 4);
-    assert_eq!(&h.encode()[0..8], b"TRMCHUNK");
+    assert_eq!(
+        ChunkHeader::encoded_len_for(d.len() as u64),
+        h.encoded_len()
+    );
+    let encoded = h.encode();
+    assert_eq!(&encoded[0..8], b"TRMCHUNK");
+    assert_eq!(encoded[8..12], 2u32.to_le_bytes(), "version 2 is written");
     assert_eq!(h.whole_hex(), blake3::hash(&d).to_hex().to_string());
+}
+
+#[test]
+fn the_whole_digest_is_blake3_of_the_data_for_many_lengths() {
+    let bs = BLOCK_SIZE as usize;
+    let lengths = [
+        0,
+        1,
+        1023,
+        1024,
+        1025,
+        bs - 1,
+        bs,
+        bs + 1,
+        3 * bs + 5,
+        4 << 20,
+    ];
+    for len in lengths {
+        let d = data(len, len as u64);
+        let h = ChunkHeader::build(ID, &d);
+        assert_eq!(h.whole, *blake3::hash(&d).as_bytes(), "length {len}");
+        let f = file_for(&d);
+        assert!(verify(&f).is_ok(), "length {len}");
+        assert_eq!(read(&f, 0, len as u64).expect("read whole"), d);
+    }
+}
+
+#[test]
+fn version_1_files_are_still_read_and_verified() {
+    let bs = BLOCK_SIZE as usize;
+    for len in [0, 1, bs, 3 * bs + 5] {
+        let d = data(len, 10 + len as u64);
+        let f = file_v1(&d);
+        assert_eq!(f[8..12], 1u32.to_le_bytes());
+        let h = ChunkHeader::decode(&mut Cursor::new(&f), f.len() as u64, ID).expect("decode");
+        assert_eq!(h, header_v1(ID, &d, BLOCK_SIZE));
+        assert!(verify(&f).is_ok(), "length {len}");
+        assert_eq!(read(&f, 0, len as u64).expect("whole"), d);
+        if len > 2 {
+            assert_eq!(read(&f, 1, len as u64 - 2).expect("range"), d[1..len - 1]);
+        }
+    }
+}
+
+#[test]
+fn digests_of_the_other_version_are_corrupt() {
+    let d = data(3 * BLOCK_SIZE as usize + 5, 11);
+    // Version-1 digests labelled version 2, and the reverse: every block fails.
+    let mut h = header_v1(ID, &d, BLOCK_SIZE);
+    h.version = FORMAT_VERSION;
+    let f = file_with(&h, &d);
+    assert!(is_corrupt(&read(&f, 0, 1)));
+    assert!(is_corrupt(&verify(&f)));
+    let mut h = ChunkHeader::build(ID, &d);
+    h.version = FORMAT_V1;
+    let f = file_with(&h, &d);
+    assert!(is_corrupt(&read(&f, BLOCK_SIZE as u64, 1)));
+    assert!(is_corrupt(&verify(&f)));
+}
+
+#[test]
+fn a_wrong_whole_digest_is_caught_by_whole_reads_and_verification() {
+    for len in [
+        1usize,
+        1000,
+        BLOCK_SIZE as usize,
+        2 * BLOCK_SIZE as usize + 1,
+    ] {
+        let d = data(len, 12);
+        for mut h in [ChunkHeader::build(ID, &d), header_v1(ID, &d, BLOCK_SIZE)] {
+            h.whole[0] ^= 1;
+            // The header checksum is recomputed: only the digest itself is wrong.
+            let f = file_with(&h, &d);
+            assert!(is_corrupt(&verify(&f)), "length {len}, v{}", h.version);
+            assert!(is_corrupt(&read(&f, 0, len as u64)), "length {len}");
+        }
+    }
+}
+
+#[test]
+fn unknown_versions_are_corrupt() {
+    let d = data(100, 13);
+    let mut h = ChunkHeader::build(ID, &d);
+    h.version = 3;
+    let f = file_with(&h, &d);
+    assert!(is_corrupt(&read(&f, 0, 1)));
 }
 
 #[test]
@@ -112,12 +233,13 @@ fn decode_round_trips_header() {
 fn swapped_blocks_are_corrupt() {
     let bs = BLOCK_SIZE as usize;
     let d = data(2 * bs, 6);
-    let mut f = file_for(&d);
-    let h = ChunkHeader::build(ID, &d).encoded_len() as usize;
-    let (a, b) = f[h..].split_at_mut(bs);
-    a.swap_with_slice(b);
-    assert!(is_corrupt(&read(&f, 0, 1)));
-    assert!(is_corrupt(&read(&f, bs as u64, 1)));
+    for mut f in files_for(&d) {
+        let h = ChunkHeader::build(ID, &d).encoded_len() as usize;
+        let (a, b) = f[h..].split_at_mut(bs);
+        a.swap_with_slice(b);
+        assert!(is_corrupt(&read(&f, 0, 1)));
+        assert!(is_corrupt(&read(&f, bs as u64, 1)));
+    }
 }
 
 proptest! {
@@ -126,12 +248,15 @@ proptest! {
     #[test]
     fn round_trip(len in 0usize..400_000, seed: u64, a in 0.0f64..=1.0, b in 0.0f64..=1.0) {
         let d = data(len, seed);
-        let f = file_for(&d);
-        let (offset, length) = range_in(len as u64, a, b);
-        let got = read(&f, offset, length).expect("read");
-        prop_assert_eq!(&got[..], &d[offset as usize..(offset + length) as usize]);
-        let whole = read(&f, 0, len as u64).expect("read whole");
-        prop_assert_eq!(&whole[..], &d[..]);
+        prop_assert_eq!(ChunkHeader::build(ID, &d).whole, *blake3::hash(&d).as_bytes());
+        for f in files_for(&d) {
+            let (offset, length) = range_in(len as u64, a, b);
+            let got = read(&f, offset, length).expect("read");
+            prop_assert_eq!(&got[..], &d[offset as usize..(offset + length) as usize]);
+            let whole = read(&f, 0, len as u64).expect("read whole");
+            prop_assert_eq!(&whole[..], &d[..]);
+            prop_assert!(verify(&f).is_ok());
+        }
     }
 
     #[test]
@@ -144,23 +269,25 @@ proptest! {
         b in 0.0f64..=1.0,
     ) {
         let d = data(len, seed);
-        let mut f = file_for(&d);
-        let header_len = ChunkHeader::build(ID, &d).encoded_len() as usize;
-        let pos = ((f.len() as f64) * at) as usize;
-        f[pos] ^= 1 << bit;
-        let (offset, length) = range_in(len as u64, a, b);
-        let got = read(&f, offset, length);
-        if pos < header_len {
-            prop_assert!(is_corrupt(&got), "header flip at {} not detected: {:?}", pos, got);
-        } else {
-            let block = ((pos - header_len) / BLOCK_SIZE as usize) as u64;
-            let bs = BLOCK_SIZE as u64;
-            let touches = length > 0 && offset / bs <= block && block <= (offset + length - 1) / bs;
-            if touches {
-                prop_assert!(is_corrupt(&got), "data flip at {} not detected: {:?}", pos, got);
+        for mut f in files_for(&d) {
+            let header_len = ChunkHeader::build(ID, &d).encoded_len() as usize;
+            let pos = ((f.len() as f64) * at) as usize;
+            f[pos] ^= 1 << bit;
+            let (offset, length) = range_in(len as u64, a, b);
+            let got = read(&f, offset, length);
+            if pos < header_len {
+                prop_assert!(is_corrupt(&got), "header flip at {} not detected: {:?}", pos, got);
             } else {
-                let got = got.expect("untouched block reads fine");
-                prop_assert_eq!(&got[..], &d[offset as usize..(offset + length) as usize]);
+                let block = ((pos - header_len) / BLOCK_SIZE as usize) as u64;
+                let bs = BLOCK_SIZE as u64;
+                let touches =
+                    length > 0 && offset / bs <= block && block <= (offset + length - 1) / bs;
+                if touches {
+                    prop_assert!(is_corrupt(&got), "data flip at {} not detected: {:?}", pos, got);
+                } else {
+                    let got = got.expect("untouched block reads fine");
+                    prop_assert_eq!(&got[..], &d[offset as usize..(offset + length) as usize]);
+                }
             }
         }
     }
@@ -173,11 +300,12 @@ proptest! {
         bit in 0u8..8,
     ) {
         let d = data(len, seed);
-        let mut f = file_for(&d);
-        prop_assert!(verify(&f).is_ok());
-        let pos = ((f.len() as f64) * at) as usize;
-        f[pos] ^= 1 << bit;
-        prop_assert!(is_corrupt(&verify(&f)), "flip at {} not detected", pos);
+        for mut f in files_for(&d) {
+            prop_assert!(verify(&f).is_ok());
+            let pos = ((f.len() as f64) * at) as usize;
+            f[pos] ^= 1 << bit;
+            prop_assert!(is_corrupt(&verify(&f)), "flip at {} not detected", pos);
+        }
     }
 
     #[test]
@@ -189,11 +317,12 @@ proptest! {
         b in 0.0f64..=1.0,
     ) {
         let d = data(len, seed);
-        let f = file_for(&d);
-        let keep = ((f.len() as f64) * cut) as usize;
-        let (offset, length) = range_in(len as u64, a, b);
-        prop_assert!(is_corrupt(&read(&f[..keep], offset, length)));
-        prop_assert!(is_corrupt(&verify(&f[..keep])));
+        for f in files_for(&d) {
+            let keep = ((f.len() as f64) * cut) as usize;
+            let (offset, length) = range_in(len as u64, a, b);
+            prop_assert!(is_corrupt(&read(&f[..keep], offset, length)));
+            prop_assert!(is_corrupt(&verify(&f[..keep])));
+        }
     }
 
     #[test]
@@ -205,10 +334,13 @@ proptest! {
     ) {
         let d = data(len, seed);
         let h = ChunkHeader::build_with_block_size(ID, &d, MIN_BLOCK_SIZE);
-        let mut f = Vec::new();
-        write_chunk(&mut f, &h, &d).expect("write");
-        let (offset, length) = range_in(len as u64, a, b);
-        let got = read(&f, offset, length).expect("read");
-        prop_assert_eq!(&got[..], &d[offset as usize..(offset + length) as usize]);
+        prop_assert_eq!(h.whole, *blake3::hash(&d).as_bytes());
+        for h in [h, header_v1(ID, &d, MIN_BLOCK_SIZE)] {
+            let f = file_with(&h, &d);
+            let (offset, length) = range_in(len as u64, a, b);
+            let got = read(&f, offset, length).expect("read");
+            prop_assert_eq!(&got[..], &d[offset as usize..(offset + length) as usize]);
+            prop_assert!(verify(&f).is_ok());
+        }
     }
 }

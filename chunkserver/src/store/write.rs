@@ -2,32 +2,31 @@
 //! Blocking.
 
 use super::io_fail;
-use crate::chunk_file::{write_chunk, ChunkHeader};
+use super::receive::Received;
 use crate::disk::Disk;
 use crate::error::StoreError;
 use crate::fsutil::fsync_dir;
 use crate::quarantine::quarantine;
 use crate::verify::{verify_replica, Verdict};
 use std::fs::{self, File};
-use std::io;
+use std::io::{self, Write};
 use std::path::Path;
 use std::time::Instant;
 use trireme_api::ids::ChunkId;
 
-/// Stores `data` as `chunk` unless an intact copy is already there. A corrupt copy is
-/// quarantined first (never overwritten); one with other content is refused.
+/// Stores the received chunk as `chunk` unless an intact copy is already there. A corrupt
+/// copy is quarantined first (never overwritten); one with other content is refused.
 pub(super) fn put_blocking(
     disk: &Disk,
     chunk: &ChunkId,
     id: u128,
     expected: [u8; 32],
-    data: &[u8],
+    mut received: Received,
 ) -> Result<(), StoreError> {
-    let header = ChunkHeader::build(id, data);
-    if header.whole != expected {
+    if received.whole() != expected {
         return Err(StoreError::DigestMismatch {
             expected: hex::encode(expected),
-            actual: header.whole_hex(),
+            actual: hex::encode(received.whole()),
         });
     }
     match verify_replica(disk, chunk, id, None) {
@@ -47,6 +46,7 @@ pub(super) fn put_blocking(
         }
         Verdict::Io { what, error } => return Err(io_fail(disk, what, error)),
     }
+    let header = received.seal(id)?;
     let start = Instant::now();
     disk.inject_delay();
     let path = disk.chunk_path(chunk);
@@ -54,7 +54,7 @@ pub(super) fn put_blocking(
         .ensure_chunk_dir(chunk)
         .map_err(|e| io_fail(disk, "create chunk directory", e))?;
     let tmp = disk.tmp_path(chunk);
-    if let Err(e) = write_synced(&tmp, &header, data) {
+    if let Err(e) = write_synced(&tmp, &mut received) {
         let _ = fs::remove_file(&tmp);
         return Err(io_fail(disk, "write chunk", e));
     }
@@ -73,18 +73,19 @@ pub(super) fn put_blocking(
     }
     fsync_dir(&dir).map_err(|e| io_fail(disk, "fsync chunk directory", e))?;
     disk.monitor()
-        .record_write(start.elapsed(), data.len() as u64);
+        .record_write(start.elapsed(), header.data_len);
     Ok(())
 }
 
-/// Writes the chunk file at `tmp` and fsyncs it: with direct I/O where the filesystem takes
-/// it (see `direct.rs`), else through the page cache.
-fn write_synced(tmp: &Path, header: &ChunkHeader, data: &[u8]) -> io::Result<()> {
-    let f = match super::direct::write(tmp, header, data)? {
+/// Writes the sealed chunk file at `tmp` from its buffer and fsyncs it: with direct I/O
+/// where the filesystem takes it (see `direct.rs`), else through the page cache.
+fn write_synced(tmp: &Path, received: &mut Received) -> io::Result<()> {
+    let len = received.file_len() as u64;
+    let f = match super::direct::write(tmp, received.padded_file(), len)? {
         super::direct::Direct::Written(f) => f,
         super::direct::Direct::Unsupported => {
             let mut f = File::create_new(tmp)?;
-            write_chunk(&mut f, header, data)?;
+            f.write_all(received.file())?;
             f
         }
     };
