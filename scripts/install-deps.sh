@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building and testing Trireme needs, and only what is missing:
-#   apt:    librocksdb-dev libclang-dev clang pkg-config xfsprogs, s3cmd and rclone (when not on PATH)
+#   apt:    librocksdb-dev libclang-dev clang pkg-config xfsprogs slowhttptest (the slow-client
+#           tests, tests/test_bad_input_slow.py), nftables iproute2 (trireme torture: network
+#           namespaces and fault rules), s3cmd and rclone (when not on PATH)
 #   python: boto3 awscli pytest
 #   cargo:  cargo-nextest
 # Idempotent: a second run installs nothing. Uses sudo when not root (if sudo exists).
 set -euo pipefail
 
-APT_PACKAGES=(librocksdb-dev libclang-dev clang pkg-config xfsprogs)
+APT_PACKAGES=(librocksdb-dev libclang-dev clang pkg-config xfsprogs slowhttptest nftables iproute2)
 
 log() { echo "install-deps: $*"; }
 

@@ -42,7 +42,8 @@ pub struct MetaConfigFile {
     /// Raft heartbeat interval (ms); election timeouts are 3-6x this.
     #[serde(default = "default_raft_heartbeat_ms")]
     pub raft_heartbeat_ms: u64,
-    /// Build a snapshot (and purge the log) after this many applied entries.
+    /// Build a snapshot (and purge the log) after at least this many applied entries; with a
+    /// large state, after half as many entries as the state has records.
     #[serde(default = "default_snapshot_logs")]
     pub snapshot_every_logs: u64,
     /// An unreferenced chunk replica is deleted only once it is this old (ms): a PUT must
@@ -133,7 +134,7 @@ pub struct GatewayConfigFile {
     /// Address for the S3 endpoint, e.g. "127.0.0.1:9000".
     pub listen: String,
     pub meta: Vec<String>,
-    /// Region name reported by GetBucketLocation; any region is accepted in signatures.
+    /// Region name reported by GetBucketLocation; SigV4 credential scopes must name it.
     #[serde(default = "default_region")]
     pub region: String,
     /// Base domain for virtual-hosted-style requests (`bucket.DOMAIN`), if any.
@@ -161,6 +162,23 @@ pub struct GatewayConfigFile {
     /// by Raft) instead of in chunks; 0 stores every object in chunks. At most 1 MiB.
     #[serde(default = "default_inline_max_bytes")]
     pub inline_max_bytes: u64,
+    /// A connection that has not sent a whole request head within this many ms of starting
+    /// it, or of its previous response (keep-alive), is closed: slowloris clients hold no
+    /// connection longer than this. 0 disables.
+    #[serde(default = "default_header_read_timeout_ms")]
+    pub header_read_timeout_ms: u64,
+    /// A request whose body delivers no byte for this many ms while the gateway waits for it
+    /// fails with 400 RequestTimeout and its connection is closed (slow bodies). 0 disables.
+    #[serde(default = "default_body_idle_timeout_ms")]
+    pub body_idle_timeout_ms: u64,
+}
+
+fn default_header_read_timeout_ms() -> u64 {
+    20_000
+}
+
+fn default_body_idle_timeout_ms() -> u64 {
+    30_000
 }
 
 fn default_read_hedge_ms() -> u64 {

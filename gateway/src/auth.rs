@@ -1,7 +1,8 @@
-//! S3 authentication: s3s verifies SigV4 (header and presigned, any region in the scope)
-//! and asks [`MetaAuth`] for the secret key of an access key. Access keys are looked up
-//! with GetAccessKey and kept in a [`KeyCache`] for a short time, which the authorization
-//! layer ([`crate::access`]) shares to learn whether a key may create buckets.
+//! S3 authentication: s3s verifies SigV4 (header and presigned; the credential scope and the
+//! signed headers are checked before, by [`crate::sigcheck`]) and asks [`MetaAuth`] for the
+//! secret key of an access key. Access keys are looked up with GetAccessKey and kept in a
+//! [`KeyCache`] for a short time, which the authorization layer ([`crate::access`]) shares to
+//! learn whether a key may create buckets.
 //!
 //! What s3s 0.14.1 checks itself (read in its `ops/signature.rs`): SigV4 signatures are
 //! compared in constant time; a header-signed request whose `x-amz-date` is more than

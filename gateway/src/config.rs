@@ -76,6 +76,12 @@ pub struct GatewayConfig {
     pub read_hedge: Option<Duration>,
     /// Objects up to this size are stored inline in their metadata record (0: never).
     pub inline_max_bytes: u64,
+    /// A connection must send a whole request head within this (from its start or the
+    /// previous response); None disables.
+    pub header_read_timeout: Option<Duration>,
+    /// A request body that sends nothing for this long while awaited fails with
+    /// RequestTimeout; None disables.
+    pub body_idle_timeout: Option<Duration>,
 }
 
 impl GatewayConfig {
@@ -164,8 +170,15 @@ impl GatewayConfig {
             bucket_cache_ttl: crate::access::BUCKET_TTL,
             read_hedge: (file.read_hedge_ms > 0).then(|| Duration::from_millis(file.read_hedge_ms)),
             inline_max_bytes: file.inline_max_bytes,
+            header_read_timeout: millis(file.header_read_timeout_ms),
+            body_idle_timeout: millis(file.body_idle_timeout_ms),
         })
     }
+}
+
+/// `ms` milliseconds, None for 0.
+fn millis(ms: u64) -> Option<Duration> {
+    (ms > 0).then(|| Duration::from_millis(ms))
 }
 
 #[cfg(test)]
@@ -193,6 +206,17 @@ mod tests {
         assert_eq!(c.region, "us-east-1");
         assert!(c.domain.is_none());
         assert_eq!(c.read_hedge, Some(Duration::from_millis(500)));
+        assert_eq!(c.header_read_timeout, Some(Duration::from_secs(20)));
+        assert_eq!(c.body_idle_timeout, Some(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn zero_timeouts_disable_them() {
+        let mut f = file();
+        f.header_read_timeout_ms = 0;
+        f.body_idle_timeout_ms = 0;
+        let c = GatewayConfig::from_file(f).unwrap();
+        assert_eq!((c.header_read_timeout, c.body_idle_timeout), (None, None));
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub enum BodyError {
     /// An aws-chunked chunk signature did not verify.
     #[error("a chunk signature does not match")]
     SignatureMismatch,
+    /// The client stopped sending the body ([`crate::timeouts::IdleBody`]).
+    #[error("the client sent no body data within the idle timeout")]
+    Timeout,
     /// The connection failed while reading.
     #[error("reading the body failed: {0}")]
     Other(String),
@@ -44,6 +47,8 @@ impl BodyError {
         }
         if text.contains("Sha256Mismatch") {
             BodyError::Sha256Mismatch
+        } else if text.contains("RequestTimeout") {
+            BodyError::Timeout
         } else if text.contains("LengthMismatch")
             || text.contains("Incomplete")
             || text.contains("FormatError")
@@ -167,6 +172,10 @@ pub fn from_body(err: &BodyError) -> S3Error {
             S3ErrorCode::SignatureDoesNotMatch,
             "The chunk signature does not match the signature computed.",
         ),
+        BodyError::Timeout => S3Error::with_message(
+            S3ErrorCode::RequestTimeout,
+            "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.",
+        ),
         BodyError::Other(m) => S3Error::with_message(S3ErrorCode::IncompleteBody, m.clone()),
     }
 }
@@ -286,6 +295,11 @@ mod tests {
             BodyError::classify(&Fake("Incomplete")),
             BodyError::Incomplete
         );
+        assert_eq!(
+            BodyError::classify(&Fake("Underlying: RequestTimeout: no data")),
+            BodyError::Timeout
+        );
+        assert_eq!(status(&from_body(&BodyError::Timeout)), 400);
         assert!(matches!(
             BodyError::classify(&Fake("Underlying: reset")),
             BodyError::Other(_)

@@ -1,16 +1,22 @@
 //! Checks on a raw request made before s3s sees it, for what s3s 0.14.1 does not refuse
 //! itself (see [`crate::auth`] for what it does):
+//! - a request path with a malformed `%` escape or invalid UTF-8: 400 InvalidURI;
 //! - a presigned SigV4 URL must carry `X-Amz-Expires` in 1..=604800 seconds (s3s accepts
 //!   any `u32`): else 400 AuthorizationQueryParametersError, as Amazon S3 answers;
 //! - Signature Version 2 (`Authorization: AWS key:sig`, or a `Signature` query parameter)
 //!   is refused with 400 InvalidRequest, as Amazon S3 does in SigV4-only regions: s3s
 //!   compares V2 signatures with `!=` (not in constant time) and checks no clock skew on
-//!   V2 header auth, so a captured V2 request could be replayed forever.
+//!   V2 header auth, so a captured V2 request could be replayed forever;
+//! - the SigV4 algorithm, credential scope (day, region, service) and signed headers
+//!   ([`crate::sigcheck`]).
 //!
 //! [`Guarded`] wraps the s3s service and answers such requests with an S3 XML error. It also
-//! answers the unsigned `GET /metrics` scrape and counts every request ([`crate::metrics`]).
+//! answers the unsigned `GET /metrics` scrape, counts every request ([`crate::metrics`]) and
+//! puts the idle timeout of [`crate::timeouts`] on request bodies.
 
 use crate::metrics::{self, Counted, Direction, Metrics, OpSlot};
+use crate::sigcheck::{self, PresignedParams};
+use crate::timeouts::IdleBody;
 use http::{HeaderMap, Method, StatusCode, Uri};
 use hyper::body::Incoming;
 use s3s::service::S3Service;
@@ -19,34 +25,36 @@ use s3s::{Body, HttpError, HttpResponse, S3Error, S3ErrorCode};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Longest validity of a presigned URL: seven days, as in Amazon S3.
 pub const MAX_PRESIGNED_EXPIRES_SECS: u64 = 604_800;
 
-/// Why a request is refused before authentication.
-pub fn precheck(uri: &Uri, headers: &HeaderMap) -> Result<(), S3Error> {
-    if let Some(auth) = headers
+/// Why a request is refused before authentication; `region` is the gateway's.
+pub fn precheck(uri: &Uri, headers: &HeaderMap, region: &str) -> Result<(), S3Error> {
+    if !sigcheck::path_is_well_encoded(uri.path()) {
+        return Err(S3Error::with_message(
+            S3ErrorCode::InvalidURI,
+            "Couldn't parse the specified URI.",
+        ));
+    }
+    let auth = headers
         .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        if auth.starts_with("AWS ") {
-            return Err(v2_refused());
-        }
+        .and_then(|v| v.to_str().ok());
+    if auth.is_some_and(|a| a.starts_with("AWS ")) {
+        return Err(v2_refused());
     }
     let query = uri.query().unwrap_or_default();
-    let mut presigned_v4 = false;
-    let mut expires = None;
-    for pair in query.split('&') {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        match name {
-            "Signature" => return Err(v2_refused()),
-            "X-Amz-Signature" | "X-Amz-Algorithm" | "X-Amz-Credential" => presigned_v4 = true,
-            "X-Amz-Expires" => expires = Some(value),
-            _ => {}
-        }
+    if query
+        .split('&')
+        .any(|pair| pair.split_once('=').map_or(pair, |(n, _)| n) == "Signature")
+    {
+        return Err(v2_refused());
     }
-    if presigned_v4 {
-        let ok = expires
+    if let Some(params) = PresignedParams::of_query(query) {
+        let ok = params
+            .expires
+            .as_deref()
             .and_then(|v| v.parse::<u64>().ok())
             .is_some_and(|s| (1..=MAX_PRESIGNED_EXPIRES_SECS).contains(&s));
         if !ok {
@@ -57,8 +65,12 @@ pub fn precheck(uri: &Uri, headers: &HeaderMap) -> Result<(), S3Error> {
                 ),
             ));
         }
+        return sigcheck::check_presigned(&params, headers, region);
     }
-    Ok(())
+    match auth {
+        Some(a) if !a.trim().is_empty() => sigcheck::check_header_auth(a, headers, region),
+        _ => Ok(()),
+    }
 }
 
 fn v2_refused() -> S3Error {
@@ -107,11 +119,25 @@ pub fn partial_head(mut resp: HttpResponse) -> HttpResponse {
 pub struct Guarded {
     inner: S3Service,
     metrics: Arc<Metrics>,
+    region: Arc<str>,
+    body_idle_timeout: Option<Duration>,
 }
 
 impl Guarded {
-    pub fn new(inner: S3Service, metrics: Arc<Metrics>) -> Self {
-        Guarded { inner, metrics }
+    /// `region`: the one SigV4 scopes must name; `body_idle_timeout`: see
+    /// [`crate::timeouts`] (None: no limit).
+    pub fn new(
+        inner: S3Service,
+        metrics: Arc<Metrics>,
+        region: &str,
+        body_idle_timeout: Option<Duration>,
+    ) -> Self {
+        Guarded {
+            inner,
+            metrics,
+            region: region.into(),
+            body_idle_timeout,
+        }
     }
 }
 
@@ -140,10 +166,15 @@ impl hyper::service::Service<http::Request<Incoming>> for Guarded {
         let in_flight = metrics.in_flight();
         let slot = OpSlot::default();
         let head = req.method() == Method::HEAD;
-        let answer: ResponseFuture = match precheck(req.uri(), req.headers()) {
+        let answer: ResponseFuture = match precheck(req.uri(), req.headers(), &self.region) {
             Ok(()) => {
+                let idle = self.body_idle_timeout;
                 let mut req = req.map(|b| {
-                    Body::http_body(Counted::new(b, metrics.clone(), Direction::Received, None))
+                    let counted = Counted::new(b, metrics.clone(), Direction::Received, None);
+                    match idle {
+                        Some(t) => Body::http_body(IdleBody::new(counted, t)),
+                        None => Body::http_body(counted),
+                    }
                 });
                 req.extensions_mut().insert(slot.clone());
                 let inner = self.inner.clone();
@@ -187,10 +218,18 @@ mod tests {
         if let Some(a) = auth {
             h.insert(http::header::AUTHORIZATION, a.parse().unwrap());
         }
-        precheck(&uri.parse().unwrap(), &h).map_err(|e| e.code().clone())
+        precheck(&uri.parse().unwrap(), &h, "us-east-1").map_err(|e| e.code().clone())
     }
 
     const PRESIGNED: &str = "/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F20250101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20250101T000000Z&X-Amz-SignedHeaders=host&X-Amz-Signature=00";
+
+    #[test]
+    fn malformed_paths_are_invalid_uris() {
+        for bad in ["/b/%", "/b/k%zz", "/b/%FF", "/b/%C3%28"] {
+            assert_eq!(check(bad, None), Err(S3ErrorCode::InvalidURI), "{bad}");
+        }
+        assert_eq!(check("/b/a%2Fb%20c", None), Ok(()));
+    }
 
     #[test]
     fn presigned_expiry_bounds() {
@@ -231,7 +270,7 @@ mod tests {
         assert_eq!(
             check(
                 "/b",
-                Some("AWS4-HMAC-SHA256 Credential=AK/20250101/x/s3/aws4_request, SignedHeaders=host, Signature=00")
+                Some("AWS4-HMAC-SHA256 Credential=AK/20250101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00")
             ),
             Ok(())
         );

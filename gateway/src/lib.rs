@@ -19,8 +19,13 @@
 //!   ([`auth::KeyCache`]); what s3s verifies itself.
 //! - [`access`]: [`access::BucketAccess`], the authorization of every operation (bucket
 //!   owner, read/write/owner grants, CreateBucket permission).
-//! - [`guard`]: checks before s3s (presigned URL lifetime, SigV4 only), the `/metrics`
-//!   scrape and request counting around the s3s service.
+//! - [`guard`]: checks before s3s (path encoding, presigned URL lifetime, SigV4 only, the
+//!   [`sigcheck`] checks), the `/metrics` scrape, request counting and body idle timeouts
+//!   around the s3s service.
+//! - [`sigcheck`]: SigV4 algorithm, credential scope (day, region, service) and signed
+//!   headers (every `x-amz-*` header signed), as Amazon S3 checks them.
+//! - [`timeouts`]: slow clients: the request-body idle timeout ([`timeouts::IdleBody`]);
+//!   the request-head timeout is hyper's, set in [`server`].
 //! - [`metrics`]: the gateway's counters (requests by operation and status class, bytes,
 //!   hedged reads, failovers, bad replica reports, in-flight requests) as Prometheus text.
 //! - [`tls`]: HTTPS with rustls when `tls_cert`/`tls_key` are configured.
@@ -43,6 +48,8 @@ pub mod metrics;
 pub mod pipeline;
 pub mod s3;
 pub mod server;
+pub mod sigcheck;
+pub mod timeouts;
 pub mod tls;
 
 pub use config::{ConfigError, GatewayConfig};

@@ -81,7 +81,12 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
     let metrics = Metrics::new();
-    let service = Guarded::new(build_service(&config, metrics.clone())?, metrics);
+    let service = Guarded::new(
+        build_service(&config, metrics.clone())?,
+        metrics,
+        &config.region,
+        config.body_idle_timeout,
+    );
     let tls = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
     let addr = listener.local_addr()?;
     if let Some(path) = &config.ready_file {
@@ -89,19 +94,24 @@ pub async fn run(
     }
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%addr, scheme, "S3 gateway serving");
-    serve(listener, service, tls, shutdown).await
+    serve(listener, service, tls, config.header_read_timeout, shutdown).await
 }
 
-/// The accept loop; with `tls`, each connection is a TLS session.
+/// The accept loop; with `tls`, each connection is a TLS session. A connection that does
+/// not send a whole request head within `header_read_timeout` (from its start, or from the
+/// previous response) is closed.
 pub async fn serve(
     listener: TcpListener,
     service: Guarded,
     tls: Option<TlsAcceptor>,
+    header_read_timeout: Option<Duration>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.keep_alive(true);
+    http.keep_alive(true)
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {

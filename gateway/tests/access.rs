@@ -405,9 +405,16 @@ async fn presigned_urls_expire_and_are_bounded() {
     let ok = get_presigned(&c, now, "60", ACCESS_KEY, SECRET_KEY, "us-east-1").await;
     assert_eq!(ok.status, 200, "{}", ok.text());
     assert_eq!(&ok.body[..], b"hello");
-    // Any region in the scope.
-    let other = get_presigned(&c, now, "604800", ACCESS_KEY, SECRET_KEY, "mars-north-7").await;
-    assert_eq!(other.status, 200, "{}", other.text());
+    // A week is the longest lifetime; the scope must name the gateway's region.
+    let week = get_presigned(&c, now, "604800", ACCESS_KEY, SECRET_KEY, "us-east-1").await;
+    assert_eq!(week.status, 200, "{}", week.text());
+    let other = get_presigned(&c, now, "60", ACCESS_KEY, SECRET_KEY, "mars-north-7").await;
+    assert_eq!(
+        (other.status, other.code().as_str()),
+        (400, "AuthorizationQueryParametersError"),
+        "{}",
+        other.text()
+    );
 
     let old = now - time::Duration::seconds(120);
     let expired = get_presigned(&c, old, "60", ACCESS_KEY, SECRET_KEY, "us-east-1").await;

@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::fakes::ACCESS_KEY;
-use common::{data, Req, TestCluster, CHUNK};
+use common::fakes::{ACCESS_KEY, SECRET_KEY};
+use common::{data, sigv4, Req, TestCluster, CHUNK};
 use md5::{Digest, Md5};
 use std::sync::atomic::Ordering;
 
@@ -276,7 +276,31 @@ async fn auth_failures() {
         .await
         .unwrap();
     assert_eq!(anon.status().as_u16(), 403);
-    // Any region is accepted in the credential scope; the key lookup is cached.
+    // The credential scope must name the gateway's region.
+    let signed = sigv4::sign(
+        "GET",
+        &c.addr,
+        "/",
+        &[],
+        &[],
+        &sigv4::sha256_hex(b""),
+        ACCESS_KEY,
+        SECRET_KEY,
+        "eu-west-1",
+    );
+    let mut b = c.http.get(format!("http://{}/", c.addr));
+    for (k, v) in &signed.headers {
+        b = b.header(k.as_str(), v.as_str());
+    }
+    let resp = b.send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("AuthorizationHeaderMalformed"), "{text}");
+    assert!(
+        text.contains("eu-west-1") && text.contains("is wrong"),
+        "{text}"
+    );
+    // The key lookup is cached.
     let ok = c.try_send(Req::new("GET", "/")).await.unwrap();
     assert_eq!(ok.status, 200, "{}", ok.text());
     let before = c.meta.key_lookups.load(Ordering::SeqCst);

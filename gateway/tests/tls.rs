@@ -47,6 +47,8 @@ async fn start_https(
         tls_key: Some(key.to_path_buf()),
         read_hedge_ms: 500,
         inline_max_bytes: 0,
+        header_read_timeout_ms: 20_000,
+        body_idle_timeout_ms: 30_000,
     };
     let config = GatewayConfig::from_file(file).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

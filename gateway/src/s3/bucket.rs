@@ -102,8 +102,8 @@ pub async fn create_bucket(
             "The specified bucket is not valid.",
         ));
     }
-    // Any LocationConstraint is accepted, as any region is in signatures: the cluster is
-    // one region whatever the client calls it.
+    // Any LocationConstraint is accepted: the cluster is one region whatever a client
+    // calls it in the body (its signature must name the gateway's region, `sigcheck`).
     s3.meta
         .call(&CreateBucket {
             name: name.clone(),

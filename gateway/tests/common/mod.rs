@@ -159,6 +159,8 @@ impl TestCluster {
             read_hedge_ms: 500,
             // The chunk path under test: no object is stored inline unless a test says so.
             inline_max_bytes: 0,
+            header_read_timeout_ms: 20_000,
+            body_idle_timeout_ms: 30_000,
         };
         let mut config = GatewayConfig::from_file(file).unwrap();
         config.meta_deadline = std::time::Duration::from_secs(2);
@@ -229,7 +231,7 @@ impl TestCluster {
             &payload_hash,
             ACCESS_KEY,
             SECRET_KEY,
-            "x",
+            "us-east-1",
         );
         let url = format!("http://{}{}", self.addr, sigv4::uri_encode(r.path, true));
         let method = reqwest::Method::from_bytes(r.method.as_bytes()).unwrap();

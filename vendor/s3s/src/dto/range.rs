@@ -158,7 +158,8 @@ impl http::TryFromHeaderValue for Range {
 
 fn parse_u64_full(s: &[u8]) -> Option<u64> {
     match u64::from_radix_10_checked(s) {
-        (Some(x), pos) if pos == s.len() => Some(x),
+        // Trireme patch: at least one digit (upstream: `bytes=-` was a suffix of 0 bytes).
+        (Some(x), pos) if pos == s.len() && pos > 0 => Some(x),
         _ => None,
     }
 }

@@ -184,7 +184,9 @@ impl AwsChunkedStream {
                 loop {
                     let meta = {
                         match Self::read_meta_bytes(body.as_mut(), prev_bytes, &mut buf).await {
-                            None => break,
+                            // Trireme patch: the body ended before its final zero-length
+                            // chunk (upstream: accepted as a complete stream).
+                            None => return Err(AwsChunkedStreamError::Incomplete),
                             Some(Err(e)) => return Err(AwsChunkedStreamError::Underlying(e)),
                             Some(Ok(remaining_bytes)) => prev_bytes = remaining_bytes,
                         }

@@ -3042,7 +3042,10 @@ impl GetObject {
 
         let part_number: Option<PartNumber> = http::parse_opt_query(req, "partNumber")?;
 
-        let range: Option<Range> = http::parse_opt_header(req, &RANGE)?;
+        // Trireme patch: a Range header that does not parse as one byte range (several
+        // ranges, another unit, bad syntax) is ignored and the whole object served, as
+        // Amazon S3 and RFC 9110 do (upstream: 400 InvalidArgument).
+        let range: Option<Range> = http::parse_opt_header(req, &RANGE).unwrap_or(None);
 
         let request_payer: Option<RequestPayer> = http::parse_opt_header(req, &X_AMZ_REQUEST_PAYER)?;
 
@@ -3691,7 +3694,10 @@ impl HeadObject {
 
         let part_number: Option<PartNumber> = http::parse_opt_query(req, "partNumber")?;
 
-        let range: Option<Range> = http::parse_opt_header(req, &RANGE)?;
+        // Trireme patch: a Range header that does not parse as one byte range (several
+        // ranges, another unit, bad syntax) is ignored and the whole object served, as
+        // Amazon S3 and RFC 9110 do (upstream: 400 InvalidArgument).
+        let range: Option<Range> = http::parse_opt_header(req, &RANGE).unwrap_or(None);
 
         let request_payer: Option<RequestPayer> = http::parse_opt_header(req, &X_AMZ_REQUEST_PAYER)?;
 

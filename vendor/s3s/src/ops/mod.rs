@@ -229,11 +229,18 @@ async fn extract_full_body(content_length: Option<u64>, body: &mut Body, max_bod
         return Ok(bytes);
     }
 
+    // Trireme patch: a declared length over the limit is refused before reading, and a body
+    // that turns out longer is MaxMessageLengthExceeded (upstream: `Limited`'s own error
+    // type was not recognised and became a 500 InternalError); a body that cannot be read
+    // to its end is IncompleteBody, the client's fault, not an InternalError.
+    if content_length.is_some_and(|n| n > max_body_size as u64) {
+        return Err(s3_error!(MaxMessageLengthExceeded, "Your request was too large."));
+    }
     let bytes = body.store_all_limited(max_body_size).await.map_err(|e| {
-        if e.is::<BodySizeLimitExceeded>() {
+        if e.is::<BodySizeLimitExceeded>() || e.is::<http_body_util::LengthLimitError>() {
             S3Error::with_source(S3ErrorCode::MaxMessageLengthExceeded, e)
         } else {
-            S3Error::with_source(S3ErrorCode::InternalError, e)
+            S3Error::with_source(S3ErrorCode::IncompleteBody, e)
         }
     })?;
 
