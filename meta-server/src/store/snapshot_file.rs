@@ -213,6 +213,15 @@ mod tests {
     use crate::store::open_db;
     use crate::types::StoredMembership;
 
+    fn assert_only_current(dir: &Path) {
+        let left: Vec<_> = fs::read_dir(dir)
+            .expect("ls")
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from(CURRENT)]);
+    }
+
     fn log_id(index: u64) -> LogId {
         openraft::LogId::new(openraft::CommittedLeaderId::new(1, 1), index)
     }
@@ -256,12 +265,7 @@ mod tests {
         assert!(db2.get_cf(objects2, b"before").expect("get").is_some());
         assert!(db2.get_cf(objects2, b"after").expect("get").is_none());
         // The checkpoint is gone once built.
-        let left: Vec<_> = fs::read_dir(&dir.dir)
-            .expect("ls")
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
-        assert_eq!(left, vec![std::ffi::OsString::from(CURRENT)]);
+        assert_only_current(&dir.dir);
     }
 
     #[test]
@@ -325,12 +329,7 @@ mod tests {
         fs::write(dir.join(format!("{CURRENT}{TMP_SUFFIX}")), b"partial").expect("write");
         fs::write(dir.join(CURRENT), b"kept").expect("write");
         SnapDir::open(tmp.path()).expect("open");
-        let left: Vec<_> = fs::read_dir(&dir)
-            .expect("ls")
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
-        assert_eq!(left, vec![std::ffi::OsString::from(CURRENT)]);
+        assert_only_current(&dir);
     }
 
     #[test]
