@@ -75,8 +75,30 @@ async fn three_nodes_survive_leader_loss_and_catch_up() {
         .expect("list");
     assert_eq!(list.objects.len(), 60);
 
+    // The survivors applied 50+ entries (snapshot_every_logs is 20): the snapshot worker has
+    // them build a snapshot file and purge their logs, so the old leader, 50 entries behind,
+    // can only catch up through a snapshot.
+    let snap = |id: u64| {
+        dir.path()
+            .join(format!("meta-{id}"))
+            .join("trireme-snapshots")
+            .join("current.snap")
+    };
+    for n in nodes.iter().filter(|n| n.id != leader) {
+        let path = snap(n.id);
+        wait_until(
+            "a survivor's snapshot file",
+            Duration::from_secs(30),
+            || {
+                let exists = path.exists();
+                async move { exists }
+            },
+        )
+        .await;
+    }
+
     // Restart the old leader from its data on the same address: it catches up (the log was
-    // compacted meanwhile, so through a snapshot or the remaining log).
+    // compacted meanwhile, so through a snapshot).
     nodes[idx] = Node::start(leader, dir.path(), &old_addr).await;
     let target = transport
         .call(&nodes[(idx + 1) % 3].addr, &ClusterStatus {})
@@ -95,6 +117,17 @@ async fn three_nodes_survive_leader_loss_and_catch_up() {
                     Err(_) => false,
                 }
             }
+        },
+    )
+    .await;
+    // It got there through the survivors' snapshot, which it now keeps as its own.
+    let installed = snap(leader);
+    wait_until(
+        "the restarted node's snapshot file",
+        Duration::from_secs(30),
+        || {
+            let exists = installed.exists();
+            async move { exists }
         },
     )
     .await;
