@@ -165,7 +165,10 @@ pub fn load(db: &DB, dir: &SnapDir) -> Result<Option<(SnapshotMeta, Vec<u8>)>, S
         Err(e) => return Err(e.into()),
     };
     let (meta, at) = split_meta(&value)?;
-    Ok(Some((meta, value[at..].to_vec())))
+    // In place: a snapshot can be hundreds of MiB, so no second copy.
+    let mut data = value;
+    data.drain(..at);
+    Ok(Some((meta, data)))
 }
 
 fn read_meta(path: &Path) -> Result<Option<SnapshotMeta>, StoreError> {
