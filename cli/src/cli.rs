@@ -84,6 +84,9 @@ pub enum Command {
     /// Benchmark an S3 endpoint (the local cluster by default): PUT, GET, HEAD, DELETE, LIST
     /// or a mix; with --limits, also this machine's ceilings.
     Bench(crate::bench::BenchArgs),
+    /// Fault torture (Jepsen-style): a cluster in network namespaces, recorded workloads,
+    /// faults, and consistency checks of the histories; `check FILE` re-checks a history.
+    Torture(crate::torture::TortureArgs),
 }
 
 /// Flags of `trireme up`. They shape a new cluster; a restart reuses the stored configs and

@@ -37,6 +37,8 @@
 //!   ([`up::local_meta`]).
 //! - [`bench`]: `trireme bench`, the S3 benchmark (its own hyper client and SigV4 signer,
 //!   workloads, latency histograms, report) and `--limits`, the machine's ceilings.
+//! - [`torture`]: `trireme torture`, the fault-torture driver (a cluster in network
+//!   namespaces, recorded workloads, faults, the checks of `trireme-torture`).
 
 pub mod bench;
 pub mod cli;
@@ -46,6 +48,7 @@ pub mod confirm;
 pub mod error;
 pub mod output;
 pub mod table;
+pub mod torture;
 pub mod up;
 
 use clap::Parser;

@@ -46,6 +46,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     if let Command::Bench(args) = cli.command {
         return crate::bench::run(&global, args).await;
     }
+    if let Command::Torture(args) = cli.command {
+        return crate::torture::run(args).await;
+    }
     let cluster = Cluster::open(&global)?;
     let json = global.json;
     match cli.command {
@@ -191,6 +194,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             token::revoke(&cluster, &name, yes, json).await
         }
         Command::Audit(args) => audit::list(&cluster, args.limit, json).await,
-        Command::Bench(_) => Ok(()),
+        Command::Bench(_) | Command::Torture(_) => Ok(()),
     }
 }
