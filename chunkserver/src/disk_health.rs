@@ -11,6 +11,11 @@
 //!   after [`SLOW_STREAK`] slow probes in a row, healthy again after as many fast ones;
 //! - a full disk (ENOSPC on the probe) is not a failure: it is reported normally and its
 //!   `free_bytes` keeps placements away.
+//!
+//! A busy machine is not a slow disk: a probe's latency excludes the time its thread waited
+//! for a CPU ([`crate::cpu_stall`]), so CPU starvation alone never makes a disk suspect, let
+//! alone failed (only failed probes fail a disk, and a probe fails on an I/O error or when it
+//! has not returned after the generous [`crate::health::probe_timeout`]).
 
 use crate::latency::{LatencySamples, Percentiles};
 use std::sync::atomic::{AtomicU64, Ordering};

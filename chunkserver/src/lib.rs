@@ -42,6 +42,8 @@
 //!   I/O errors, corrupt replicas, traffic latencies and counters).
 //! - [`latency`]: bounded latency samples, percentiles, the fail-slow outlier test.
 //! - [`probe`]: the disk probe (identity check, write + fsync + read back).
+//! - [`cpu_stall`]: timing the probe's I/O minus the thread's wait for a CPU (so CPU
+//!   starvation is not disk slowness).
 //! - [`fault`]: the test-only fault injector.
 //! - [`fsutil`]: fsync of directories, atomic file writes, statvfs, disk-failure errors.
 //! - [`store`]: put/get/delete/verify of chunks on the disks, on the blocking pool
@@ -68,6 +70,7 @@
 
 pub mod chunk_file;
 pub mod config;
+pub mod cpu_stall;
 pub mod disk;
 pub mod disk_health;
 pub mod error;

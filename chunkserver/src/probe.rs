@@ -3,14 +3,18 @@
 //! fsync, read them back and compare. ENOSPC is "full", not a failure; any other error, or
 //! different bytes, is a failed probe. The health worker runs it on the blocking pool under a
 //! timeout, so a disk that stops answering fails too.
+//!
+//! The latency reported is that of the open, write, fsync and read only (not the identity
+//! check, not generating the random bytes), minus the time the thread waited for a CPU
+//! ([`crate::cpu_stall`]): on a CPU-starved machine a fast disk's probe stays fast.
 
+use crate::cpu_stall::{IoTimer, Timed};
 use crate::disk::{Disk, DiskIdentity, IDENTITY_FILE};
 use crate::disk_health::ProbeResult;
 use crate::fsutil::is_full;
 use rand::RngCore;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::time::Instant;
 
 /// The probe's scratch file at the root of each disk.
 pub const PROBE_FILE: &str = ".trireme-probe";
@@ -19,16 +23,30 @@ pub const PROBE_BYTES: usize = 4096;
 
 /// Probes `disk` once. Blocking.
 pub fn probe(disk: &Disk) -> ProbeResult {
-    let start = Instant::now();
-    disk.inject_delay();
     match probe_io(disk) {
-        Ok(()) => ProbeResult::Ok(start.elapsed()),
-        Err(e) if is_full(&e) => ProbeResult::Full(start.elapsed()),
-        Err(e) => ProbeResult::Failed(e.to_string()),
+        Ok(timed) => ProbeResult::Ok(timed.disk()),
+        Err((e, Some(timed))) if is_full(&e) => ProbeResult::Full(timed.disk()),
+        Err((e, _)) => ProbeResult::Failed(e.to_string()),
     }
 }
 
-fn probe_io(disk: &Disk) -> io::Result<()> {
+/// The probe; on an I/O error, how long the timed part ran until then.
+fn probe_io(disk: &Disk) -> Result<Timed, (io::Error, Option<Timed>)> {
+    check_identity(disk).map_err(|e| (e, None))?;
+    let mut data = vec![0u8; PROBE_BYTES];
+    rand::thread_rng().fill_bytes(&mut data);
+    let mut back = vec![0u8; PROBE_BYTES];
+    let timer = IoTimer::start();
+    disk.inject_delay();
+    write_read(disk, &data, &mut back).map_err(|e| (e, Some(timer.stop())))?;
+    let timed = timer.stop();
+    if back != data {
+        return Err((io::Error::other("probe read back different bytes"), None));
+    }
+    Ok(timed)
+}
+
+fn check_identity(disk: &Disk) -> io::Result<()> {
     let identity = fs::read(disk.path.join(IDENTITY_FILE))
         .map_err(|e| io::Error::new(e.kind(), format!("read {IDENTITY_FILE}: {e}")))?;
     let identity: DiskIdentity = serde_json::from_slice(&identity)
@@ -39,23 +57,21 @@ fn probe_io(disk: &Disk) -> io::Result<()> {
             identity.disk_id
         )));
     }
-    let mut data = vec![0u8; PROBE_BYTES];
-    rand::thread_rng().fill_bytes(&mut data);
+    Ok(())
+}
+
+/// Writes `data` to the probe file, fsyncs it and reads it back into `back`.
+fn write_read(disk: &Disk, data: &[u8], back: &mut [u8]) -> io::Result<()> {
     let mut f = OpenOptions::new()
         .create(true)
         .truncate(true)
         .read(true)
         .write(true)
         .open(disk.path.join(PROBE_FILE))?;
-    f.write_all(&data)?;
+    f.write_all(data)?;
     f.sync_all()?;
     f.seek(SeekFrom::Start(0))?;
-    let mut back = vec![0u8; PROBE_BYTES];
-    f.read_exact(&mut back)?;
-    if back != data {
-        return Err(io::Error::other("probe read back different bytes"));
-    }
-    Ok(())
+    f.read_exact(back)
 }
 
 #[cfg(test)]

@@ -28,7 +28,10 @@ async fn a_vanished_disk_fails_refuses_writes_and_recovers() {
     })
     .await;
     let identity = fs::read(dirs[1].join(IDENTITY_FILE)).expect("identity");
-    fs::remove_dir_all(&dirs[1]).expect("remove the disk");
+    // The disk vanishes (an unmount): one atomic rename, so a probe running meanwhile cannot
+    // race it (`remove_dir_all` could fail when a probe recreated its file in between).
+    let gone = root.path().join("d1-unmounted");
+    fs::rename(&dirs[1], &gone).expect("take the disk away");
 
     wait_until("the disk is failed", || async {
         disk(&server, 1).await.state == DiskState::Failed
@@ -64,6 +67,13 @@ async fn a_vanished_disk_fails_refuses_writes_and_recovers() {
     c.put_chunk(&server.addr, &ids[0], &chunk, &digest(&data), data.clone())
         .await
         .expect("the other disk works");
+
+    // Nothing recreated the vanished disk's directory (no write lands on the parent
+    // filesystem).
+    assert!(
+        !dirs[1].exists(),
+        "the vanished disk's directory was recreated"
+    );
 
     // The disk comes back: healthy again after several good probes in a row.
     fs::create_dir_all(&dirs[1]).expect("mkdir");

@@ -154,3 +154,29 @@ fn monitor_reports_what_it_measured() {
         .recent_io_errors(Instant::now() + Duration::from_secs(61), RECENT_IO_ERRORS)
         .is_none());
 }
+
+#[test]
+fn cpu_starvation_does_not_make_a_disk_suspect() {
+    use crate::cpu_stall::Timed;
+    let none = Signals::default();
+    let mut t = HealthTracker::default();
+    // Probes that took 3 s of wall time, 2.99 s of it waiting for a CPU: a fast disk on a
+    // loaded machine, however many of them in a row.
+    let starved = Timed {
+        wall: Duration::from_secs(3),
+        stalled: Duration::from_millis(2990),
+    };
+    for _ in 0..10 {
+        let probe = ProbeResult::Ok(starved.disk());
+        assert_eq!(t.observe(&probe, &none, &POLICY), DiskState::Healthy);
+    }
+    // The same wall time spent on the disk is slowness.
+    let slow = Timed {
+        wall: Duration::from_secs(3),
+        stalled: Duration::ZERO,
+    };
+    for _ in 0..SLOW_STREAK {
+        t.observe(&ProbeResult::Ok(slow.disk()), &none, &POLICY);
+    }
+    assert_eq!(t.state, DiskState::Suspect);
+}

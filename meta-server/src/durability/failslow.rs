@@ -1,8 +1,13 @@
 //! Fail-slow across chunkservers. A chunkserver compares its own disks with each other, which
 //! cannot see a chunkserver whose disks are all slow (or one with a single disk). The leader
 //! sees every disk: a healthy disk whose probe latency stays far above the median of the other
-//! chunkservers' disks for [`STREAK`] heartbeats in a row is treated as suspect (reads go
-//! elsewhere first, placement avoids it) until it is fast for as many heartbeats.
+//! chunkservers' disks for [`STREAK`] probes in a row is treated as suspect (reads go
+//! elsewhere first, placement prefers other disks) until it is fast for as many probes.
+//!
+//! A streak counts probes, not heartbeats: a chunkserver reports its last probe in every
+//! heartbeat (by default 5 heartbeats per probe), so a heartbeat repeating the latency
+//! already judged adds nothing. Otherwise one slow probe (a 4 KiB fsync stuck behind a burst
+//! of writes on a loaded machine) made a disk suspect by itself.
 
 use std::collections::HashMap;
 use trireme_api::ids::{ChunkserverId, DiskId};
@@ -12,7 +17,7 @@ use trireme_api::meta::{DiskReport, DiskState};
 pub const FACTOR: u64 = 10;
 /// ...and at least this long (fast disks differ by large factors at microsecond scale).
 pub const FLOOR_US: u64 = 50_000;
-/// Heartbeats in a row that flag (or clear) a disk.
+/// Probes in a row that flag (or clear) a disk.
 pub const STREAK: u32 = 3;
 /// Peer disks needed before comparing at all.
 pub const MIN_PEERS: usize = 3;
@@ -22,6 +27,8 @@ pub struct Streak {
     slow: u32,
     fast: u32,
     flagged: bool,
+    /// The probe latency last judged: the same one again is the same probe.
+    judged_us: Option<u64>,
 }
 
 /// The median probe latency of `latencies`, if there are enough of them.
@@ -53,7 +60,9 @@ pub fn judge(
         }
         let limit = (median * FACTOR).max(FLOOR_US);
         let s = streaks.entry(key).or_default();
-        if latency > limit {
+        if s.judged_us == Some(latency) {
+            // The same probe, reported again: no new evidence either way.
+        } else if latency > limit {
             s.slow += 1;
             s.fast = 0;
             if s.slow >= STREAK {
@@ -66,6 +75,7 @@ pub fn judge(
                 s.flagged = false;
             }
         }
+        s.judged_us = Some(latency);
         if s.flagged {
             d.state = DiskState::Suspect;
             d.health.reason = Some(format!(
@@ -82,6 +92,10 @@ mod tests {
     use super::*;
 
     fn disk(latency_ms: u64) -> DiskReport {
+        disk_us(latency_ms * 1000)
+    }
+
+    fn disk_us(latency_us: u64) -> DiskReport {
         let mut d = DiskReport {
             disk_id: DiskId("d".into()),
             path: String::new(),
@@ -92,8 +106,31 @@ mod tests {
             chunk_count: 0,
             health: Default::default(),
         };
-        d.health.probe_latency_us = Some(latency_ms * 1000);
+        d.health.probe_latency_us = Some(latency_us);
         d
+    }
+
+    #[test]
+    fn one_slow_probe_reported_in_many_heartbeats_is_not_a_streak() {
+        let mut streaks = HashMap::new();
+        let median = Some(1_000);
+        // One 80 ms probe, repeated by five heartbeats, then fast probes.
+        for us in [80_000, 80_000, 80_000, 80_000, 80_000, 900, 900, 1_100] {
+            let mut disks = vec![disk_us(us)];
+            judge(&mut streaks, 1, &mut disks, median);
+            assert_eq!(disks[0].state, DiskState::Healthy, "at {us} us");
+        }
+        // Three distinct slow probes in a row are a streak.
+        let states: Vec<DiskState> = [80_000, 80_000, 81_000, 81_000, 82_000]
+            .into_iter()
+            .map(|us| {
+                let mut disks = vec![disk_us(us)];
+                judge(&mut streaks, 1, &mut disks, median);
+                disks[0].state
+            })
+            .collect();
+        use DiskState::*;
+        assert_eq!(states, vec![Healthy, Healthy, Healthy, Healthy, Suspect]);
     }
 
     #[test]
@@ -102,8 +139,12 @@ mod tests {
         let median = median(vec![2_000, 3_000, 2_500, 4_000]);
         assert_eq!(median, Some(3_000));
         let mut states = Vec::new();
-        for ms in [800, 800, 800, 800, 5, 800, 5, 5, 5] {
-            let mut disks = vec![disk(ms)];
+        // Distinct latencies: distinct probes.
+        for (i, ms) in [800, 800, 800, 800, 5, 800, 5, 5, 5]
+            .into_iter()
+            .enumerate()
+        {
+            let mut disks = vec![disk_us(ms * 1000 + i as u64)];
             judge(&mut streaks, 1, &mut disks, median);
             states.push(disks[0].state);
         }

@@ -1,7 +1,7 @@
 //! Chunkservers: heartbeats (soft liveness; registration, disk state changes and coming back
 //! from `Dead` through Raft), listing and chunk placement.
 
-use super::placement::{place, Candidate};
+use super::placement::{place_write, Candidate};
 use super::Serve;
 use crate::durability::failslow;
 use crate::error::MetaResult;
@@ -190,7 +190,7 @@ impl Serve<AllocateChunks> for MetaNode {
         let mut rng = rand::thread_rng();
         let mut chunks = Vec::with_capacity(req.count as usize);
         for _ in 0..req.count {
-            let targets = place(&candidates, req.replicas as usize, &req.exclude, &mut rng)
+            let targets = place_write(&candidates, req.replicas as usize, &req.exclude, &mut rng)
                 .ok_or_else(|| {
                     // A new leader learns chunkservers from their next heartbeats: until they have
                     // had time to arrive, say "retry" rather than "no capacity".
@@ -202,7 +202,7 @@ impl Serve<AllocateChunks> for MetaNode {
                     ApiError::new(
                         code,
                         format!(
-                        "need {} chunkservers with a healthy disk with room, {} alive and eligible",
+                        "need {} chunkservers with a healthy (or suspect) disk with room, {} alive and eligible",
                         req.replicas,
                         candidates.len()
                     ),

@@ -1,6 +1,15 @@
 //! Replica placement: `replicas` distinct chunkservers, each on one healthy disk with room,
 //! chosen at random weighted by free space (chunkservers by their eligible free bytes, then a
 //! disk within each). Pure, so it is property-tested.
+//!
+//! New writes ([`place_write`]) fall back to suspect disks: when fewer than `replicas`
+//! chunkservers have a healthy disk with room, every one that has is used (on a healthy
+//! disk) and the rest are filled from chunkservers with a suspect disk with room. A suspect
+//! disk answers (slow, or with a recent I/O error) and its replicas are verified like any
+//! other; refusing the write instead fails the client, which is worse (a loaded machine can
+//! make every disk look slow at once). Replicas still go to `replicas` distinct chunkservers,
+//! and failed, draining, offline or full disks are never picked. Repair ([`place`]) stays
+//! strict: it has no client waiting and must not copy onto a disk already in doubt.
 
 use rand::Rng;
 use trireme_api::ids::{ChunkserverId, DiskId};
@@ -19,6 +28,11 @@ pub struct Candidate {
 
 fn eligible(d: &DiskReport) -> bool {
     d.state == DiskState::Healthy && d.free_bytes >= MIN_FREE_BYTES
+}
+
+/// A disk a new write may use when healthy ones run short.
+fn eligible_fallback(d: &DiskReport) -> bool {
+    d.state == DiskState::Suspect && d.free_bytes >= MIN_FREE_BYTES
 }
 
 /// Weighted pick of an index; weights are free bytes (in MiB, so sums never overflow).
@@ -41,26 +55,72 @@ fn weight(d: &DiskReport) -> u64 {
     (d.free_bytes / (1024 * 1024)).max(1)
 }
 
-/// Chooses targets for one chunk, or `None` if fewer than `replicas` chunkservers qualify.
+/// Chooses targets for one chunk on healthy disks only, or `None` if fewer than `replicas`
+/// chunkservers qualify (repair).
 pub fn place<R: Rng>(
     candidates: &[Candidate],
     replicas: usize,
     exclude: &[ChunkserverId],
     rng: &mut R,
 ) -> Option<Vec<ReplicaTarget>> {
-    let mut pool: Vec<&Candidate> = candidates
+    let mut out = Vec::with_capacity(replicas);
+    fill(candidates, replicas, exclude, eligible, &mut out, rng)?;
+    Some(out)
+}
+
+/// Chooses targets for one new chunk: healthy disks first, then suspect ones on other
+/// chunkservers (see the module doc); `None` if fewer than `replicas` chunkservers have a
+/// healthy or suspect disk with room.
+pub fn place_write<R: Rng>(
+    candidates: &[Candidate],
+    replicas: usize,
+    exclude: &[ChunkserverId],
+    rng: &mut R,
+) -> Option<Vec<ReplicaTarget>> {
+    if let Some(out) = place(candidates, replicas, exclude, rng) {
+        return Some(out);
+    }
+    let mut out = Vec::with_capacity(replicas);
+    let healthy = candidates
         .iter()
         .filter(|c| !exclude.contains(&c.id) && c.disks.iter().any(eligible))
+        .count();
+    fill(candidates, healthy, exclude, eligible, &mut out, rng)?;
+    let mut taken: Vec<ChunkserverId> = exclude.to_vec();
+    taken.extend(out.iter().map(|t| t.replica.chunkserver));
+    fill(
+        candidates,
+        replicas,
+        &taken,
+        eligible_fallback,
+        &mut out,
+        rng,
+    )?;
+    Some(out)
+}
+
+/// Adds targets on disks passing `ok`, on chunkservers not in `exclude`, until `out` holds
+/// `want`; `None` if they run out first.
+fn fill<R: Rng>(
+    candidates: &[Candidate],
+    want: usize,
+    exclude: &[ChunkserverId],
+    ok: fn(&DiskReport) -> bool,
+    out: &mut Vec<ReplicaTarget>,
+    rng: &mut R,
+) -> Option<()> {
+    let mut pool: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| !exclude.contains(&c.id) && c.disks.iter().any(ok))
         .collect();
-    let mut out = Vec::with_capacity(replicas);
-    while out.len() < replicas {
+    while out.len() < want {
         let weights: Vec<u64> = pool
             .iter()
-            .map(|c| c.disks.iter().filter(|d| eligible(d)).map(weight).sum())
+            .map(|c| c.disks.iter().filter(|d| ok(d)).map(weight).sum())
             .collect();
         let i = pick_weighted(&weights, rng)?;
         let c = pool.swap_remove(i);
-        let disks: Vec<&DiskReport> = c.disks.iter().filter(|d| eligible(d)).collect();
+        let disks: Vec<&DiskReport> = c.disks.iter().filter(|d| ok(d)).collect();
         let dw: Vec<u64> = disks.iter().map(|d| weight(d)).collect();
         let disk: DiskId = disks[pick_weighted(&dw, rng)?].disk_id.clone();
         out.push(ReplicaTarget {
@@ -71,7 +131,7 @@ pub fn place<R: Rng>(
             addr: c.addr.clone(),
         });
     }
-    Some(out)
+    Some(())
 }
 
 #[cfg(test)]
@@ -138,6 +198,48 @@ mod tests {
                 assert!(t.replica.disk.0.ends_with('b'), "picked {}", t.replica.disk);
             }
         }
+    }
+
+    #[test]
+    fn writes_fall_back_to_suspect_disks_on_distinct_chunkservers() {
+        let mut c = cluster(4);
+        // Chunkserver 1: healthy; 2: suspect and failed; 3: all suspect; 4: suspect but full.
+        c[1].disks[0].state = DiskState::Suspect;
+        c[1].disks[1].state = DiskState::Failed;
+        for d in &mut c[2].disks {
+            d.state = DiskState::Suspect;
+        }
+        for d in &mut c[3].disks {
+            d.state = DiskState::Suspect;
+            d.free_bytes = MIN_FREE_BYTES - 1;
+        }
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        assert!(place(&c, 3, &[], &mut rng).is_none(), "repair stays strict");
+        for _ in 0..200 {
+            let got = place_write(&c, 3, &[], &mut rng).expect("fallback placement");
+            let mut ids: Vec<u64> = got.iter().map(|t| t.replica.chunkserver).collect();
+            ids.sort();
+            assert_eq!(ids, vec![1, 2, 3], "distinct, never the full one");
+            for t in &got {
+                let d = c
+                    .iter()
+                    .flat_map(|c| &c.disks)
+                    .find(|d| d.disk_id == t.replica.disk)
+                    .expect("a known disk");
+                assert_ne!(d.state, DiskState::Failed, "never a failed disk");
+                if t.replica.chunkserver == 1 {
+                    assert_eq!(d.state, DiskState::Healthy, "healthy first");
+                }
+            }
+        }
+        // Healthy everywhere: the fallback changes nothing.
+        let got = place_write(&cluster(3), 3, &[], &mut rng).expect("placement");
+        assert_eq!(got.len(), 3);
+        // Not enough chunkservers even with suspect disks: still none.
+        assert!(place_write(&c, 3, &[3], &mut rng).is_none());
+        c[2].disks[0].state = DiskState::Failed;
+        c[2].disks[1].state = DiskState::Draining;
+        assert!(place_write(&c, 3, &[], &mut rng).is_none());
     }
 
     #[test]
