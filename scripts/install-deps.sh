@@ -4,7 +4,8 @@
 #           tests, tests/test_bad_input_slow.py), nftables iproute2 (trireme torture: network
 #           namespaces and fault rules), s3cmd and rclone (when not on PATH)
 #   python: boto3 awscli pytest
-#   cargo:  cargo-nextest
+#   cargo:  cargo-nextest, cargo-fuzz (the fuzz targets, scripts/fuzz.sh; they build with the
+#           nightly toolchain, which must already be installed with rustup)
 # Idempotent: a second run installs nothing. Uses sudo when not root (if sudo exists).
 set -euo pipefail
 
@@ -75,6 +76,12 @@ fi
 if ! cargo nextest --version >/dev/null 2>&1; then
     log "cargo install --locked cargo-nextest"
     cargo install --locked cargo-nextest
+fi
+
+# ---- cargo-fuzz
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    log "cargo install --locked cargo-fuzz"
+    cargo install --locked cargo-fuzz
 fi
 
 log "all dependencies present"

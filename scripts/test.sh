@@ -3,7 +3,8 @@
 #   1. Rust unit and integration tests (cargo nextest, all of them even after a failure),
 #   2. the layering check: neither the gateway nor the CLI may depend on RocksDB or a
 #      server crate,
-#   3. the Python cluster tests (pytest tests/) against the freshly built binaries.
+#   3. the fuzz targets (fuzz/, scripts/fuzz.sh), 15 s each over their committed corpus,
+#   4. the Python cluster tests (pytest tests/) against the freshly built binaries.
 # Prints a summary line and exits non-zero if anything failed.
 set -euo pipefail
 
@@ -61,6 +62,7 @@ python_tests() {
 
 step "rust tests (cargo nextest)" cargo nextest run --workspace --no-fail-fast
 step "layering check" check_layering
+step "fuzz targets (cargo fuzz, 15 s each)" bash scripts/fuzz.sh 15
 step "python tests (pytest)" python_tests
 
 echo

@@ -146,6 +146,9 @@ pub mod checksum;
 pub mod config;
 pub mod crypto;
 pub mod dto;
+// Trireme patch: entry points for the fuzz targets (see src/fuzzing.rs).
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod header;
 pub mod host;
 pub mod path;

@@ -148,7 +148,8 @@ impl ETag {
 }
 
 impl ETag {
-    fn check_header_value(s: &[u8]) -> bool {
+    // Trireme patch: `pub(crate)` for the XML deserializer (upstream: private).
+    pub(crate) fn check_header_value(s: &[u8]) -> bool {
         s.iter().all(|&b| b >= 32 && b != 127 || b == b'\t')
     }
 

@@ -96,6 +96,9 @@ pub enum AwsChunkedStreamError {
     /// Too many trailer headers
     #[error("AwsChunkedStreamError: TooManyTrailerHeaders: count {0} exceeds limit {1}")]
     TooManyTrailerHeaders(usize, usize),
+    /// Trireme patch: the chunks hold more or fewer bytes than `x-amz-decoded-content-length`.
+    #[error("AwsChunkedStreamError: LengthMismatch: the chunks do not hold the {0} bytes declared")]
+    LengthMismatch(usize),
 }
 
 /// Chunk meta
@@ -122,7 +125,9 @@ fn parse_chunk_meta(mut input: &[u8]) -> nom::IResult<&[u8], ChunkMeta<'_>> {
 
     // read size until ';' or CR
     let size = consume(s, take_till1(|c| c == b';' || c == b'\r'))?;
-    let (_, size) = map_res(hex_u32, TryInto::try_into).parse(size)?;
+    // Trireme patch: the whole field is the size (upstream ignored what followed the hex
+    // digits, so `10zz` was a 16-byte chunk).
+    let (_, size) = all_consuming(map_res(hex_u32, TryInto::try_into)).parse(size)?;
 
     // Either ";chunk-signature=<64>\r\n" or just "\r\n"
     let signature = if let Ok(sig) = consume(s, |i| {
@@ -180,6 +185,9 @@ impl AwsChunkedStream {
                     secret_key,
                     prev_signature: seed_signature,
                 };
+                // Trireme patch: the decoded bytes still expected (upstream yielded whatever
+                // the chunks held, whatever `x-amz-decoded-content-length` said).
+                let mut expected = decoded_content_length;
 
                 loop {
                     let meta = {
@@ -202,6 +210,13 @@ impl AwsChunkedStream {
                     };
 
                     tracing::trace!(?meta);
+
+                    // Trireme patch: a chunk past the declared length is refused before
+                    // it is read, a final chunk before it is reached too.
+                    if meta.size > expected || (meta.size == 0 && expected != 0) {
+                        return Err(AwsChunkedStreamError::LengthMismatch(decoded_content_length));
+                    }
+                    expected -= meta.size;
 
                     let (data, remaining_after_data): (Vec<Bytes>, Bytes) = {
                         match Self::read_data(body.as_mut(), prev_bytes, meta.size).await {

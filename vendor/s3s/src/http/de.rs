@@ -218,7 +218,8 @@ fn malformed_xml(source: xml::DeError) -> S3Error {
     S3Error::with_source(S3ErrorCode::MalformedXML, Box::new(source))
 }
 
-fn deserialize_xml<T>(bytes: &[u8]) -> S3Result<T>
+// Trireme patch: `pub(crate)` for `crate::fuzzing` (upstream: private).
+pub(crate) fn deserialize_xml<T>(bytes: &[u8]) -> S3Result<T>
 where
     T: for<'xml> xml::Deserialize<'xml>,
 {

@@ -2,7 +2,9 @@ pub struct Error;
 
 #[inline(always)]
 fn digit(c: u8) -> Result<u8, Error> {
-    c.is_ascii_digit().then_some(c - b'0').ok_or(Error)
+    // Trireme patch: `then`, not `then_some`, whose argument `c - b'0'` was computed (and
+    // overflowed, a panic with overflow checks) for every byte below '0'.
+    c.is_ascii_digit().then(|| c - b'0').ok_or(Error)
 }
 
 #[inline(always)]

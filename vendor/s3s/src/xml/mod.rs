@@ -84,11 +84,13 @@ mod manually {
 
     impl SerializeContent for ETag {
         fn serialize_content<W: std::io::Write>(&self, s: &mut Serializer<W>) -> SerResult {
-            let val = self.value();
+            // Trireme patch: `<`, `>` and `&` in the value are escaped (upstream wrote the
+            // value raw, so such an ETag broke the document); the quotes stay literal.
+            let val = quick_xml::escape::partial_escape(self.value());
             if val.len() <= 64 {
                 let mut buf: arrayvec::ArrayString<72> = default();
                 buf.push('"');
-                buf.push_str(val);
+                buf.push_str(&val);
                 buf.push('"');
                 s.write_raw_text(buf.as_str())
             } else {
@@ -105,7 +107,12 @@ mod manually {
             // fallback if the ETag is not quoted
             match ETag::parse_http_header(val.as_bytes()) {
                 Ok(v) => Ok(v),
-                Err(ParseETagError::InvalidFormat) => Ok(ETag::Strong(val)),
+                // Trireme patch: only ASCII without control characters, as in a quoted ETag
+                // (upstream took any text, which then did not serialize back to an ETag).
+                Err(ParseETagError::InvalidFormat) if val.is_ascii() && ETag::check_header_value(val.as_bytes()) => {
+                    Ok(ETag::Strong(val))
+                }
+                Err(ParseETagError::InvalidFormat) => Err(DeError::InvalidContent),
                 Err(ParseETagError::InvalidChar) => Err(DeError::InvalidContent),
             }
         }
