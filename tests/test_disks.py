@@ -14,6 +14,7 @@ These need root (mount, losetup) and xfsprogs; without them they are skipped, sa
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 
@@ -47,6 +48,32 @@ DISKS = 2
 def free_bytes(path) -> int:
     st = os.statvfs(path)
     return st.f_bavail * st.f_frsize
+
+
+def fill_up(path) -> None:
+    """Write zeros to `path` until its file system is full. Unbuffered: a buffered file would keep
+    the bytes ENOSPC refused and raise again when it is closed."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        block = b"\0" * MiB
+        while True:
+            try:
+                if os.write(fd, block) == 0:
+                    return
+            except OSError as e:
+                if e.errno != errno.ENOSPC:
+                    raise
+                break
+        # The last bytes: smaller writes until not one more fits.
+        for size in (64 * 1024, 4096, 1):
+            try:
+                while os.write(fd, block[:size]) > 0:
+                    pass
+            except OSError as e:
+                if e.errno != errno.ENOSPC:
+                    raise
+    finally:
+        os.close(fd)
 
 
 def disk_chunks(files, disk) -> set[str]:
@@ -188,13 +215,7 @@ def test_full_disk_is_avoided(mounts, fresh_cluster):
     assert now_small == on_small, f"{len(now_small - on_small)} new chunks placed on a disk below the free-space floor"
 
     # Filled to the last byte: still a healthy disk with readable replicas; PUTs still succeed.
-    with open(small / "ballast-2", "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * MiB)
-                f.flush()
-        except OSError:
-            pass
+    fill_up(small / "ballast-2")
     assert free_bytes(small) < MiB
     wait_until(lambda: disk_report(c, SMALL_CS, small)["free_bytes"] < MiB, 30, "the leader to see the disk full", 0.1)
     node = f"chunkserver-{SMALL_CS}"
@@ -213,13 +234,7 @@ def test_full_disk_is_avoided(mounts, fresh_cluster):
     wait_until(lambda: disk_report(c, SMALL_CS, small)["free_bytes"] >= FLOOR + 8 * MiB, 30, "the leader to see room on the disk again", 0.1)
     strict = c.s3(max_attempts=1)
     before = disk_chunks(chunk_files(c), small)
-    with open(small / "ballast-3", "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * MiB)
-                f.flush()
-        except OSError:
-            pass
+    fill_up(small / "ballast-3")
     sudden = {f"sudden-{i}": random_bytes(MiB + 4096 + 977 * i) for i in range(16)}
     seen_free = disk_report(c, SMALL_CS, small)["free_bytes"]  # the leader's view as the PUTs start
     failed = []
