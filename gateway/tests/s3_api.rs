@@ -405,6 +405,36 @@ async fn failed_replica_writes_are_replaced() {
 }
 
 #[tokio::test]
+async fn a_straggling_replica_write_is_replaced() {
+    let c = TestCluster::start(4, 3).await;
+    c.put("/bkt", b"").await;
+    // Chunkserver 1 is first in every placement of the fake meta, and now never answers in time.
+    c.chunkservers[0]
+        .stall_puts_ms
+        .store(60_000, Ordering::SeqCst);
+    let body = data(2 * CHUNK + 1, 5);
+    let started = std::time::Instant::now();
+    let put = c.put("/bkt/k", &body).await;
+    let took = started.elapsed();
+    assert_eq!(put.status, 200, "{}", put.text());
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "the PUT waited for the straggler: {took:?}"
+    );
+    {
+        let s = c.meta.lock();
+        let rec = s.objects.get(&("bkt".into(), "k".into())).unwrap();
+        for ch in &rec.chunks {
+            let mut ids: Vec<u64> = ch.replicas.iter().map(|r| r.chunkserver).collect();
+            ids.sort();
+            assert_eq!(ids, vec![2, 3, 4], "the straggler is not a replica");
+        }
+    }
+    assert_eq!(c.get("/bkt/k").await.body.as_ref(), body.as_slice());
+    c.stop().await;
+}
+
+#[tokio::test]
 async fn reads_fail_over_and_report_bad_replicas() {
     let c = TestCluster::start(3, 3).await;
     c.put("/bkt", b"").await;

@@ -360,6 +360,8 @@ pub struct FakeChunkserver {
     pub gets: Arc<AtomicUsize>,
     /// Wait this many ms before answering a GET (a slow disk).
     pub stall_ms: Arc<AtomicU64>,
+    /// Wait this many ms before storing a PUT (a stopped process, a fail-slow disk).
+    pub stall_puts_ms: Arc<AtomicU64>,
 }
 
 impl FakeChunkserver {
@@ -382,6 +384,10 @@ async fn put_chunk(
     body: Bytes,
 ) -> Response {
     c.puts.fetch_add(1, Ordering::SeqCst);
+    let stall = c.stall_puts_ms.load(Ordering::SeqCst);
+    if stall > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(stall)).await;
+    }
     if c.fail_puts.load(Ordering::SeqCst) {
         return api_err(ErrorCode::DiskUnavailable, "disk failed");
     }
