@@ -5,6 +5,13 @@
 //! and after each full round the client backs off, until the deadline. Non-retryable errors
 //! return immediately.
 //!
+//! A leader-only call that has not answered within [`LEADER_PROBE_AFTER`] may be talking to
+//! a leader that lost its group (partitioned away, or paused): while it waits, the client asks
+//! the other members who leads (every [`LEADER_PROBE_EVERY`], each asked for at most
+//! [`LEADER_PROBE_TIMEOUT`]), and when one of them names another leader the call is
+//! abandoned and sent there. Abandoning is the same as a timeout, which the caller already
+//! treats as an unknown outcome to retry; it only comes seconds sooner.
+//!
 //! Membership changes (`trireme meta add|remove`) are followed: at most every
 //! `member_refresh` (30 s by default), after a successful leader-only call, the client asks
 //! that leader for the members (`ClusterStatus`) and takes their addresses, so a long-lived
@@ -26,7 +33,16 @@ pub struct MetaClient {
     deadline: Duration,
     member_refresh: Duration,
     refreshed: Mutex<Instant>,
+    /// The last leader probe: when, and the leader's address it found.
+    last_probe: tokio::sync::Mutex<Option<(Instant, Option<String>)>>,
 }
+
+/// How long a leader-only call waits before asking the other members who leads.
+pub const LEADER_PROBE_AFTER: Duration = Duration::from_millis(1000);
+/// How often it asks again while the call still waits.
+pub const LEADER_PROBE_EVERY: Duration = Duration::from_millis(500);
+/// How long one member gets to answer that question.
+pub const LEADER_PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// How often a client re-learns the members by default.
 pub const MEMBER_REFRESH: Duration = Duration::from_secs(30);
@@ -42,6 +58,7 @@ impl MetaClient {
             deadline,
             member_refresh: MEMBER_REFRESH,
             refreshed: Mutex::new(Instant::now()),
+            last_probe: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -101,7 +118,19 @@ impl MetaClient {
         let mut attempts_this_round = 0usize;
         loop {
             let addr = self.current();
-            let result = self.transport.call(&addr, req).await;
+            let result = if R::LEADER_ONLY {
+                let attempt = self.transport.call(&addr, req);
+                tokio::select! {
+                    r = attempt => r,
+                    moved = self.watch_leader(&addr) => {
+                        tracing::info!(from = %addr, to = %moved, "the meta leader moved while a call waited: following it");
+                        self.prefer(&moved);
+                        continue;
+                    }
+                }
+            } else {
+                self.transport.call(&addr, req).await
+            };
             let err = match result {
                 Ok(v) => {
                     if R::LEADER_ONLY {
@@ -111,7 +140,7 @@ impl MetaClient {
                 }
                 Err(e) => e,
             };
-            if !err.is_retryable() || start.elapsed() >= self.deadline {
+            if !err.is_retryable() {
                 return Err(err);
             }
             let redirected = match &err {
@@ -124,11 +153,19 @@ impl MetaClient {
                 },
                 _ => false,
             };
+            if !redirected {
+                // Before giving up at the deadline too: a member that timed out must not be
+                // the first one the next call tries (a heartbeat whose whole deadline one
+                // attempt used would otherwise try the same deposed leader forever).
+                tracing::debug!(%addr, error = %err, "meta call failed, trying the next member");
+                self.advance();
+            }
+            if start.elapsed() >= self.deadline {
+                return Err(err);
+            }
             if redirected {
                 continue;
             }
-            tracing::debug!(%addr, error = %err, "meta call failed, trying the next member");
-            self.advance();
             attempts_this_round += 1;
             let n = lock(&self.members).len().max(1);
             if attempts_this_round >= n {
@@ -137,6 +174,55 @@ impl MetaClient {
                 backoff = (backoff * 2).min(Duration::from_millis(500));
             }
         }
+    }
+
+    /// Resolves with the address of another leader once, after [`LEADER_PROBE_AFTER`], some
+    /// other member names a leader that is not `addr`; never resolves otherwise.
+    async fn watch_leader(&self, addr: &str) -> String {
+        tokio::time::sleep(LEADER_PROBE_AFTER).await;
+        loop {
+            if let Some(other) = self.other_leader(addr).await {
+                return other;
+            }
+            tokio::time::sleep(LEADER_PROBE_EVERY).await;
+        }
+    }
+
+    /// The leader the other members name, if it is not `addr`. Concurrent calls share one
+    /// probe: an answer younger than half of [`LEADER_PROBE_EVERY`] is reused.
+    async fn other_leader(&self, addr: &str) -> Option<String> {
+        let mut last = self.last_probe.lock().await;
+        let fresh = last
+            .as_ref()
+            .is_some_and(|(at, _)| at.elapsed() < LEADER_PROBE_EVERY / 2);
+        if !fresh {
+            *last = Some((Instant::now(), self.probe_leader(addr).await));
+        }
+        let leader = last.as_ref().and_then(|(_, l)| l.clone())?;
+        (leader != addr).then_some(leader)
+    }
+
+    /// Asks every member but `addr` who leads; the answer of the highest term counts (a
+    /// member may still name an old leader), and only if it names one.
+    async fn probe_leader(&self, addr: &str) -> Option<String> {
+        let others: Vec<String> = self.members().into_iter().filter(|m| m != addr).collect();
+        let asks = others.iter().map(|m| {
+            tokio::time::timeout(
+                LEADER_PROBE_TIMEOUT,
+                self.transport.call(m, &trireme_api::meta::ClusterStatus {}),
+            )
+        });
+        let answers: Vec<_> = futures::future::join_all(asks)
+            .await
+            .into_iter()
+            .filter_map(|a| a.ok()?.ok())
+            .collect();
+        let term = answers.iter().map(|s| s.term).max()?;
+        let best = answers
+            .iter()
+            .find(|s| s.term == term && s.leader.is_some())?;
+        let leader = best.leader?;
+        Some(best.members.iter().find(|m| m.id == leader)?.addr.clone())
     }
 
     /// Calls one specific member, without redirects or retries.
