@@ -18,6 +18,31 @@ async fn serve(router: Router) -> String {
     addr
 }
 
+/// A member that never answers a leader-only call (cut off from its group, or paused).
+fn silent() -> Router {
+    Router::new().route(
+        ListChunkservers::PATH,
+        post(|| async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Json(ListChunkserversResponse {
+                chunkservers: vec![],
+            })
+        }),
+    )
+}
+
+/// A member that answers it at once.
+fn answering() -> Router {
+    Router::new().route(
+        ListChunkservers::PATH,
+        post(|| async {
+            Json(ListChunkserversResponse {
+                chunkservers: vec![],
+            })
+        }),
+    )
+}
+
 fn status(node_id: u64, leader: u64, term: u64, addrs: &[String]) -> ClusterStatusResponse {
     ClusterStatusResponse {
         cluster_id: "c".into(),
@@ -42,16 +67,7 @@ fn status(node_id: u64, leader: u64, term: u64, addrs: &[String]) -> ClusterStat
 #[tokio::test]
 async fn a_call_stuck_at_a_deposed_leader_follows_the_new_one() {
     // Node 1: the old leader, which never answers (cut off from its group).
-    let stuck = Router::new().route(
-        ListChunkservers::PATH,
-        post(|| async {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            Json(ListChunkserversResponse {
-                chunkservers: vec![],
-            })
-        }),
-    );
-    let old = serve(stuck).await;
+    let old = serve(silent()).await;
     // Nodes 2 and 3 are bound first so that their addresses can be named.
     let l2 = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let l3 = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -62,22 +78,13 @@ async fn a_call_stuck_at_a_deposed_leader_follows_the_new_one() {
     ];
     // Node 2 leads now (term 5); node 3 still names the old leader at an older term.
     let a = addrs.clone();
-    let new_leader = Router::new()
-        .route(
-            ListChunkservers::PATH,
-            post(|| async {
-                Json(ListChunkserversResponse {
-                    chunkservers: vec![],
-                })
-            }),
-        )
-        .route(
-            ClusterStatus::PATH,
-            post(move || {
-                let s = status(2, 2, 5, &a);
-                async move { Json(s) }
-            }),
-        );
+    let new_leader = answering().route(
+        ClusterStatus::PATH,
+        post(move || {
+            let s = status(2, 2, 5, &a);
+            async move { Json(s) }
+        }),
+    );
     let a = addrs.clone();
     let lagging = Router::new().route(
         ClusterStatus::PATH,
@@ -114,24 +121,7 @@ async fn a_call_stuck_at_a_deposed_leader_follows_the_new_one() {
 #[tokio::test]
 async fn a_member_that_timed_out_is_not_tried_first_again() {
     // A heartbeat-like client: one attempt uses its whole deadline.
-    let silent = Router::new().route(
-        ListChunkservers::PATH,
-        post(|| async {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            Json(ListChunkserversResponse {
-                chunkservers: vec![],
-            })
-        }),
-    );
-    let answering = Router::new().route(
-        ListChunkservers::PATH,
-        post(|| async {
-            Json(ListChunkserversResponse {
-                chunkservers: vec![],
-            })
-        }),
-    );
-    let addrs = vec![serve(silent).await, serve(answering).await];
+    let addrs = vec![serve(silent()).await, serve(answering()).await];
     let settings = ClusterSettings {
         cluster_id: "c".into(),
         secret: "s".into(),
