@@ -5,7 +5,6 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Cursor;
 use trireme_api::durability::ScrubControl;
 use trireme_api::ids::{ChunkId, ChunkserverId, DiskId};
 use trireme_api::meta::{
@@ -24,7 +23,7 @@ openraft::declare_raft_types!(
         NodeId = u64,
         Node = openraft::BasicNode,
         Entry = openraft::Entry<TypeConfig>,
-        SnapshotData = Cursor<Vec<u8>>,
+        SnapshotData = crate::store::snapshot_data::SnapshotData,
         AsyncRuntime = openraft::TokioRuntime,
 );
 

@@ -18,6 +18,7 @@ pub mod read_refs;
 pub mod records;
 pub mod sm;
 pub mod snapshot;
+pub mod snapshot_data;
 pub mod snapshot_file;
 
 use rocksdb::{ColumnFamilyDescriptor, Options, DB};

@@ -4,6 +4,7 @@ use super::apply::apply_command;
 use super::keys::*;
 use super::read::Reader;
 use super::snapshot;
+use super::snapshot_data::SnapshotData;
 use super::snapshot_file::{self, Captured, SnapDir};
 use super::{cf, StoreError};
 use crate::types::{
@@ -12,7 +13,6 @@ use crate::types::{
 use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine};
 use openraft::{EntryPayload, OptionalSend, RaftLogId, StorageIOError};
 use rocksdb::{WriteBatch, DB};
-use std::io::Cursor;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -116,9 +116,13 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         .map_err(|e| write_err(&e))?;
         // openraft keeps only the meta of a built snapshot; the data is read back from the
         // file when a follower needs it.
+        let empty = tempfile::tempfile().map_err(|e| write_err(&e))?;
+        let snapshot = SnapshotData::new(empty, 0)
+            .await
+            .map_err(|e| write_err(&e))?;
         Ok(Snapshot {
             meta: built,
-            snapshot: Box::new(Cursor::new(Vec::new())),
+            snapshot: Box::new(snapshot),
         })
     }
 }
@@ -154,25 +158,42 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         }
     }
 
-    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError> {
-        Ok(Box::new(Cursor::new(Vec::new())))
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<SnapshotData>, StorageError> {
+        let file = self.snapshots.incoming().map_err(sm_write_err)?;
+        let data = SnapshotData::new(file, 0)
+            .await
+            .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
+        Ok(Box::new(data))
     }
 
     async fn install_snapshot(
         &mut self,
         meta: &SnapshotMeta,
-        snapshot: Box<Cursor<Vec<u8>>>,
+        snapshot: Box<SnapshotData>,
     ) -> Result<(), StorageError> {
-        let data = snapshot.into_inner();
-        snapshot::install(&self.db, &self.snapshots, meta, &data)
-            .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e).into())
+        let fail = |e: std::io::Error| -> StorageError {
+            StorageIOError::write_snapshot(Some(meta.signature()), &e).into()
+        };
+        let file = snapshot.into_std().await.map_err(fail)?;
+        let (db, dir, owned) = (self.db.clone(), self.snapshots.clone(), meta.clone());
+        tokio::task::spawn_blocking(move || snapshot_file::install(&db, &dir, &owned, file))
+            .await
+            .map_err(|e| fail(std::io::Error::other(e.to_string())))?
+            .map_err(|e| fail(std::io::Error::other(e.to_string())))
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, StorageError> {
-        let current = snapshot_file::load(&self.db, &self.snapshots).map_err(sm_read_err)?;
-        Ok(current.map(|(meta, data)| Snapshot {
+        let current =
+            snapshot_file::open_current(&self.db, &self.snapshots).map_err(sm_read_err)?;
+        let Some((meta, file, base)) = current else {
+            return Ok(None);
+        };
+        let data = SnapshotData::new(file, base)
+            .await
+            .map_err(|e| StorageIOError::read_snapshot(Some(meta.signature()), &e))?;
+        Ok(Some(Snapshot {
             meta,
-            snapshot: Box::new(Cursor::new(data)),
+            snapshot: Box::new(data),
         }))
     }
 }

@@ -9,7 +9,7 @@ use super::keys::*;
 use super::{cf, decode, StoreError};
 use crate::types::{LogId, SnapshotMeta, StoredMembership};
 use rocksdb::{IteratorMode, WriteBatch, WriteOptions, DB};
-use std::io::Write;
+use std::io::{Read, Write};
 
 const MAGIC: &[u8; 8] = b"TRSNAP01";
 const END: u8 = 0xFF;
@@ -59,35 +59,50 @@ fn corrupt(message: &str) -> StoreError {
     }
 }
 
-struct Cursor<'a> {
-    data: &'a [u8],
-    pos: usize,
+/// Reads a dump as a stream, copying every byte it reads to `copy`.
+struct Tee<'a> {
+    data: &'a mut dyn Read,
+    copy: &'a mut dyn Write,
 }
 
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], StoreError> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|e| *e <= self.data.len())
-            .ok_or_else(|| corrupt("truncated"))?;
-        let s = &self.data[self.pos..end];
-        self.pos = end;
-        Ok(s)
+impl Tee<'_> {
+    fn bytes(&mut self, n: usize) -> Result<Vec<u8>, StoreError> {
+        // Grows with what arrives: a garbled length cannot make it allocate gigabytes.
+        let mut out = Vec::with_capacity(n.min(1 << 20));
+        (&mut *self.data).take(n as u64).read_to_end(&mut out)?;
+        if out.len() != n {
+            return Err(corrupt("truncated"));
+        }
+        self.copy.write_all(&out)?;
+        Ok(out)
     }
 
     fn u32(&mut self) -> Result<usize, StoreError> {
-        let b = self.take(4)?;
+        let b = self.bytes(4)?;
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
     }
 }
 
 /// Replaces the state machine with the snapshot's contents, atomically and durably.
+#[cfg(test)]
 pub fn install(
     db: &DB,
     dir: &super::snapshot_file::SnapDir,
     meta: &SnapshotMeta,
     data: &[u8],
+) -> Result<(), StoreError> {
+    install_from(db, meta, &mut &data[..], &mut std::io::sink())?;
+    super::snapshot_file::save(dir, meta, data)
+}
+
+/// Replaces the state machine with the dump read from `data`, atomically and durably; every
+/// byte read is also written to `copy` (the new snapshot file), so a received snapshot is
+/// read once and never held in memory but as the write batch.
+pub fn install_from(
+    db: &DB,
+    meta: &SnapshotMeta,
+    data: &mut dyn Read,
+    copy: &mut dyn Write,
 ) -> Result<(), StoreError> {
     let mut batch = WriteBatch::default();
     for name in SM_DATA_CFS {
@@ -97,12 +112,12 @@ pub fn install(
             batch.delete_cf(handle, k);
         }
     }
-    let mut c = Cursor { data, pos: 0 };
-    if c.take(MAGIC.len())? != MAGIC {
+    let mut c = Tee { data, copy };
+    if c.bytes(MAGIC.len())? != MAGIC {
         return Err(corrupt("bad magic"));
     }
     loop {
-        let tag = c.take(1)?[0];
+        let tag = c.bytes(1)?[0];
         if tag == END {
             break;
         }
@@ -110,9 +125,9 @@ pub fn install(
             .get(tag as usize)
             .ok_or_else(|| corrupt("bad column family index"))?;
         let klen = c.u32()?;
-        let k = c.take(klen)?;
+        let k = c.bytes(klen)?;
         let vlen = c.u32()?;
-        let v = c.take(vlen)?;
+        let v = c.bytes(vlen)?;
         batch.put_cf(cf(db, name)?, k, v);
     }
     let sm_meta = cf(db, CF_SM_META)?;
@@ -132,7 +147,5 @@ pub fn install(
     let mut w = WriteOptions::default();
     w.set_sync(true);
     db.write_opt(batch, &w)?;
-    // The state first: a crash before the file leaves an older current snapshot, which is
-    // valid (a snapshot may be older than the applied state), never a newer one.
-    super::snapshot_file::save(dir, meta, data)
+    Ok(())
 }

@@ -68,6 +68,11 @@ impl SnapDir {
     fn current(&self) -> PathBuf {
         self.dir.join(CURRENT)
     }
+
+    /// An unnamed temporary file here, for a snapshot being received (gone when closed).
+    pub fn incoming(&self) -> Result<File, StoreError> {
+        Ok(tempfile::tempfile_in(&self.dir)?)
+    }
 }
 
 /// A consistent view of the database taken on the state machine task.
@@ -129,17 +134,66 @@ fn save_with(
     }
     let meta_json = serde_json::to_vec(meta)?;
     let tmp = dir.dir.join(format!("{CURRENT}{TMP_SUFFIX}"));
-    {
+    let written = (|| {
         let mut w = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
         w.write_all(&(meta_json.len() as u32).to_le_bytes())?;
         w.write_all(&meta_json)?;
         write_data(&mut w)?;
         let f = w.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
+        Ok::<_, StoreError>(())
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
     }
     fs::rename(&tmp, dir.current())?;
     File::open(&dir.dir)?.sync_all()?;
     Ok(())
+}
+
+/// Installs the dump in `data` (a received snapshot, read from its start) into `db` and
+/// makes it the current snapshot file, reading it once as a stream: the dump is copied into
+/// the new file as it is parsed, the database written, and only then the file renamed into
+/// place (a crash in between leaves the older snapshot, which is valid). If the current file
+/// is newer, only the database is written.
+pub fn install(db: &DB, dir: &SnapDir, meta: &SnapshotMeta, data: File) -> Result<(), StoreError> {
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, data);
+    let mut installed = false;
+    save_with(dir, meta, |w| {
+        installed = true;
+        super::snapshot::install_from(db, meta, &mut reader, w)
+    })?;
+    if !installed {
+        super::snapshot::install_from(db, meta, &mut reader, &mut std::io::sink())?;
+    }
+    Ok(())
+}
+
+/// The current snapshot file, opened, with its meta and where its dump starts. A snapshot an
+/// older version kept in the database is written to the file first.
+pub fn open_current(
+    db: &DB,
+    dir: &SnapDir,
+) -> Result<Option<(SnapshotMeta, File, u64)>, StoreError> {
+    if !dir.current().exists() {
+        let legacy = db.get_cf(cf(db, CF_SNAPSHOT)?, KEY_CURRENT_SNAPSHOT)?;
+        let Some(value) = legacy else {
+            return Ok(None);
+        };
+        let (meta, at) = split_meta(&value)?;
+        save(dir, &meta, &value[at..])?;
+        forget_legacy(db)?;
+    }
+    let _guard = dir.lock.lock().unwrap_or_else(|p| p.into_inner());
+    let mut f = match File::open(dir.current()) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let meta = read_meta_from(&mut f)?;
+    let base = std::io::Seek::stream_position(&mut f)?;
+    Ok(Some((meta, f, base)))
 }
 
 /// Drops the snapshot an older version kept inside the database, once a file holds one.
@@ -152,6 +206,7 @@ pub fn forget_legacy(db: &DB) -> Result<(), StoreError> {
 }
 
 /// The current snapshot: the file, else the one an older version kept in the database.
+#[cfg(test)]
 pub fn load(db: &DB, dir: &SnapDir) -> Result<Option<(SnapshotMeta, Vec<u8>)>, StoreError> {
     let _guard = dir.lock.lock().unwrap_or_else(|p| p.into_inner());
     let value = match fs::read(dir.current()) {
@@ -177,6 +232,11 @@ fn read_meta(path: &Path) -> Result<Option<SnapshotMeta>, StoreError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e.into()),
     };
+    read_meta_from(&mut f).map(Some)
+}
+
+/// The meta at the start of a snapshot file; leaves `f` where the dump starts.
+fn read_meta_from(f: &mut File) -> Result<SnapshotMeta, StoreError> {
     let mut len = [0u8; 4];
     f.read_exact(&mut len)?;
     let len = u32::from_le_bytes(len) as usize;
@@ -185,7 +245,7 @@ fn read_meta(path: &Path) -> Result<Option<SnapshotMeta>, StoreError> {
     }
     let mut meta = vec![0u8; len];
     f.read_exact(&mut meta)?;
-    Ok(Some(decode(CF_SNAPSHOT, &meta)?))
+    decode(CF_SNAPSHOT, &meta)
 }
 
 /// Far above any real meta (a membership of a few nodes), far below anything harmful.
@@ -241,6 +301,70 @@ mod tests {
             last_membership: membership,
             snapshot_id: "t".into(),
         }
+    }
+
+    #[test]
+    fn a_snapshot_streams_from_one_file_into_another_database() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let db = open_db(tmp.path()).expect("db");
+        let dir = SnapDir::open(tmp.path()).expect("dir");
+        let objects = cf(&db, CF_OBJECTS).expect("cf");
+        for i in 0..1000u32 {
+            db.put_cf(objects, format!("k{i:04}"), vec![i as u8; 300])
+                .expect("put");
+        }
+        applied(&db, 9);
+        let meta = build(capture(&db, &dir, 0).expect("capture"), &dir, meta_named).expect("build");
+        // What a leader sends: the file from just past its header.
+        let (opened, mut file, base) = open_current(&db, &dir).expect("open").expect("some");
+        assert_eq!(opened, meta);
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(base)).expect("seek");
+        let mut wire = Vec::new();
+        file.read_to_end(&mut wire).expect("read");
+        assert_eq!(
+            &wire[..8],
+            b"TRSNAP01",
+            "the bare dump, as older versions send"
+        );
+        // What a follower receives into and installs from.
+        let other = tempfile::tempdir().expect("tmp");
+        let db2 = open_db(other.path()).expect("db");
+        let dir2 = SnapDir::open(other.path()).expect("dir");
+        db2.put_cf(cf(&db2, CF_OBJECTS).expect("cf"), b"stale", b"x")
+            .expect("put");
+        let mut received = dir2.incoming().expect("incoming");
+        received.write_all(&wire).expect("write");
+        std::io::Seek::rewind(&mut received).expect("rewind");
+        install(&db2, &dir2, &meta, received).expect("install");
+        let objects2 = cf(&db2, CF_OBJECTS).expect("cf");
+        assert!(db2.get_cf(objects2, b"stale").expect("get").is_none());
+        assert_eq!(
+            db2.get_cf(objects2, b"k0999").expect("get"),
+            Some(vec![999u32 as u8; 300])
+        );
+        assert_eq!(applied_state(&db2).expect("state").0, Some(log_id(9)));
+        // The follower keeps it as its own current snapshot, byte for byte.
+        let (kept, _) = load(&db2, &dir2).expect("load").expect("kept");
+        assert_eq!(kept, meta);
+        assert_eq!(
+            fs::read(dir2.current()).expect("read"),
+            fs::read(dir.current()).expect("read")
+        );
+        assert_only_current(&dir2.dir);
+        // A truncated transfer is an error and leaves the database as it was.
+        let db3_dir = tempfile::tempdir().expect("tmp");
+        let db3 = open_db(db3_dir.path()).expect("db");
+        let dir3 = SnapDir::open(db3_dir.path()).expect("dir");
+        let mut cut = dir3.incoming().expect("incoming");
+        cut.write_all(&wire[..wire.len() / 2]).expect("write");
+        std::io::Seek::rewind(&mut cut).expect("rewind");
+        assert!(install(&db3, &dir3, &meta, cut).is_err());
+        assert_eq!(applied_state(&db3).expect("state").0, None);
+        assert_eq!(
+            fs::read_dir(&dir3.dir).expect("ls").count(),
+            0,
+            "nothing left behind"
+        );
     }
 
     #[test]
