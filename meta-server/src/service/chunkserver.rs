@@ -1,7 +1,7 @@
 //! Chunkservers: heartbeats (soft liveness; registration, disk state changes and coming back
 //! from `Dead` through Raft), listing and chunk placement.
 
-use super::placement::{place_write, Candidate};
+use super::placement::{place_write, writable, Candidate};
 use super::Serve;
 use crate::durability::failslow;
 use crate::error::MetaResult;
@@ -202,9 +202,10 @@ impl Serve<AllocateChunks> for MetaNode {
                     ApiError::new(
                         code,
                         format!(
-                        "need {} chunkservers with a healthy (or suspect) disk with room, {} alive and eligible",
+                        "need {} chunkservers with a healthy (or suspect) disk with room: {} alive, {} of them with such a disk",
                         req.replicas,
-                        candidates.len()
+                        candidates.len(),
+                        writable(&candidates)
                     ),
                     )
                 })?;

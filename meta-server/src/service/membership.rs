@@ -17,6 +17,11 @@ use trireme_api::meta::ClusterStatus;
 use trireme_api::{ApiError, ErrorCode};
 use trireme_client::Transport;
 
+/// How long after its election a leader waits for its followers' progress before a change.
+const FRESH_LEADER: std::time::Duration = std::time::Duration::from_secs(5);
+/// The longest such wait.
+const PROGRESS_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 fn refused(message: String) -> MetaError {
     MetaError::Api(ApiError::new(ErrorCode::PreconditionFailed, message))
 }
@@ -34,9 +39,35 @@ impl MetaNode {
         Transport::new(self.config.cluster.clone(), PROBE_TIMEOUT)
     }
 
+    /// A leader elected moments ago knows no member's matched index until each answers its
+    /// first append; judged then, every follower would look lagging and a change right after
+    /// a leadership transfer (`meta remove` of the old leader) would be refused. So a new
+    /// leader waits, briefly, for every member to report progress (an unreachable one never
+    /// will: the wait is bounded).
+    async fn await_replication_progress(&self) {
+        let fresh =
+            crate::node::lock(&self.leader_since).is_some_and(|t| t.elapsed() < FRESH_LEADER);
+        if !fresh {
+            return;
+        }
+        let _ = self
+            .raft
+            .wait(Some(PROGRESS_WAIT))
+            .metrics(
+                |m| {
+                    m.replication
+                        .as_ref()
+                        .is_some_and(|r| r.values().all(|l| l.is_some()))
+                },
+                "every member's replication progress",
+            )
+            .await;
+    }
+
     /// The group seen from the leader, with every other member probed.
     pub(crate) async fn leader_view(&self) -> MetaResult<GroupView> {
         self.require_leader()?;
+        self.await_replication_progress().await;
         let mut view = GroupView::of(self);
         view.probe(&self.probe_transport()).await;
         Ok(view)

@@ -30,6 +30,14 @@ fn eligible(d: &DiskReport) -> bool {
     d.state == DiskState::Healthy && d.free_bytes >= MIN_FREE_BYTES
 }
 
+/// How many candidates have a disk a new write may use (healthy or suspect, with room).
+pub fn writable(candidates: &[Candidate]) -> usize {
+    candidates
+        .iter()
+        .filter(|c| c.disks.iter().any(|d| eligible(d) || eligible_fallback(d)))
+        .count()
+}
+
 /// A disk a new write may use when healthy ones run short.
 fn eligible_fallback(d: &DiskReport) -> bool {
     d.state == DiskState::Suspect && d.free_bytes >= MIN_FREE_BYTES
