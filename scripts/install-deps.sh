@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Installs what building and testing Trireme needs, and only what is missing:
-#   apt:    librocksdb-dev libclang-dev clang pkg-config xfsprogs slowhttptest (the slow-client
+#   apt:    librocksdb-dev libclang-dev clang pkg-config xfsprogs e2fsprogs slowhttptest (the slow-client
 #           tests, tests/test_bad_input_slow.py), nftables iproute2 (trireme torture: network
-#           namespaces and fault rules), s3cmd and rclone (when not on PATH)
+#           namespaces and fault rules), faketime (trireme torture: libfaketime for the clock-skew
+#           fault), s3cmd and rclone (when not on PATH)
 #   python: boto3 awscli pytest
 #   cargo:  cargo-nextest, cargo-fuzz (the fuzz targets, scripts/fuzz.sh; they build with the
 #           nightly toolchain, which must already be installed with rustup)
 # Idempotent: a second run installs nothing. Uses sudo when not root (if sudo exists).
 set -euo pipefail
 
-APT_PACKAGES=(librocksdb-dev libclang-dev clang pkg-config xfsprogs slowhttptest nftables iproute2)
+APT_PACKAGES=(librocksdb-dev libclang-dev clang pkg-config xfsprogs e2fsprogs slowhttptest nftables iproute2 faketime)
 
 log() { echo "install-deps: $*"; }
 

@@ -14,7 +14,20 @@ from pathlib import Path
 
 import pytest
 
-SHORT_TIMEOUT = 1200
+SHORT_TIMEOUT = 1500
+# What `--short` runs (cli/src/torture/fault.rs SHORT).
+SHORT = (
+    "kill-leader",
+    "pause-chunkserver",
+    "partition-leader",
+    "one-way-leader",
+    "packet-loss",
+    "rolling-restart",
+    "meta-membership",
+    "latency-chunkserver",
+    "disk-death",
+    "corrupt-chunks",
+)
 
 
 def _netns_usable() -> str | None:
@@ -66,13 +79,13 @@ def test_short_run_has_no_anomaly(bin_dir, tmp_path):
     report = f"exit {r.returncode}\nstdout:\n{r.stdout[-6000:]}\nstderr:\n{r.stderr[-6000:]}"
     assert r.returncode == 0, report
     summary = last_line(r.stdout)
-    assert summary.startswith("torture: 6 scenarios,"), report
+    assert summary.startswith(f"torture: {len(SHORT)} scenarios,"), report
     assert " 0 anomalies" in summary, report
-    for name in ("kill-leader", "pause-chunkserver", "partition-leader", "one-way-leader", "packet-loss", "rolling-restart"):
+    for name in SHORT:
         assert name in r.stdout, report
     # Every scenario saved its history; a saved history re-checks clean.
     saved = histories(out)
-    assert len(saved) == 6, saved
+    assert len(saved) == len(SHORT), saved
     c = torture(bin_dir, "check", str(saved[0]), timeout=300)
     assert c.returncode == 0, c.stdout + c.stderr
     assert " 0 anomalies" in last_line(c.stdout)
@@ -80,6 +93,12 @@ def test_short_run_has_no_anomaly(bin_dir, tmp_path):
     ns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert "trt-" not in ns, ns
     assert not (out / "cluster").exists()
+    # ... and no loop device or mount of its disks.
+    loops = subprocess.run(["losetup", "-l", "-n", "-O", "BACK-FILE"], capture_output=True, text=True).stdout
+    assert str(out) not in loops, loops
+    with open("/proc/self/mountinfo") as f:
+        mounts = f.read()
+    assert str(out) not in mounts, mounts
 
 
 def test_a_tampered_read_is_caught(bin_dir, tmp_path):

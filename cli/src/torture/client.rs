@@ -99,8 +99,15 @@ impl Clients {
             .unwrap_or_else(|e| panic!("recording a completion: {e}"));
     }
 
-    /// PUT of a new unique value of `size` bytes.
-    pub async fn put(&self, process: u64, key: &str, size: usize) -> Outcome {
+    /// A new unique value of `size` bytes for `key`, its PUT recorded as invoked; returns the
+    /// handle, the body and the object's path.
+    pub(super) fn begin_put(
+        &self,
+        process: u64,
+        key: &str,
+        size: usize,
+        multipart: bool,
+    ) -> (trireme_torture::OpHandle, Bytes, String) {
         let value = self.recorder.next_value();
         let body = body_of(value, size);
         let kind = OpKind::Put {
@@ -108,19 +115,36 @@ impl Clients {
             value,
             hash: content_hash(&body),
             size: body.len() as u64,
-            multipart: false,
+            multipart,
         };
         let op = self.record(process, kind);
-        let path = format!("/{}/{key}", self.bucket);
-        let r = timed(async {
-            let resp = self
-                .gw(process)
-                .send(Method::PUT, &path, &[], SliceBody::new(vec![body]))
-                .await?;
-            read_body(resp).await.map(drop)
+        (op, body, format!("/{}/{key}", self.bucket))
+    }
+
+    /// One request to the object at `path`, timed; the body of the answer.
+    async fn object_request(
+        &self,
+        process: u64,
+        method: Method,
+        path: &str,
+        body: Bytes,
+    ) -> Result<Bytes, S3Error> {
+        let body = match body.is_empty() {
+            true => SliceBody::empty(),
+            false => SliceBody::new(vec![body]),
+        };
+        timed(async {
+            let resp = self.gw(process).send(method, path, &[], body).await?;
+            read_body(resp).await
         })
-        .await;
-        let outcome = r.map_or_else(|e| classify(&e), |()| Outcome::written());
+        .await
+    }
+
+    /// PUT of a new unique value of `size` bytes.
+    pub async fn put(&self, process: u64, key: &str, size: usize) -> Outcome {
+        let (op, body, path) = self.begin_put(process, key, size, false);
+        let r = self.object_request(process, Method::PUT, &path, body).await;
+        let outcome = r.map_or_else(|e| classify(&e), |_| Outcome::written());
         self.done(op, outcome.clone());
         outcome
     }
@@ -129,14 +153,9 @@ impl Clients {
     pub async fn get(&self, process: u64, key: &str) -> Outcome {
         let op = self.record(process, OpKind::Get { key: key.into() });
         let path = format!("/{}/{key}", self.bucket);
-        let r = timed(async {
-            let resp = self
-                .gw(process)
-                .send(Method::GET, &path, &[], SliceBody::empty())
-                .await?;
-            read_body(resp).await
-        })
-        .await;
+        let r = self
+            .object_request(process, Method::GET, &path, Bytes::new())
+            .await;
         let outcome = match r {
             Ok(body) => Outcome::read(Some(ReadValue {
                 value: value_of(&body),
@@ -153,15 +172,10 @@ impl Clients {
     pub async fn delete(&self, process: u64, key: &str) -> Outcome {
         let op = self.record(process, OpKind::Delete { key: key.into() });
         let path = format!("/{}/{key}", self.bucket);
-        let r = timed(async {
-            let resp = self
-                .gw(process)
-                .send(Method::DELETE, &path, &[], SliceBody::empty())
-                .await?;
-            read_body(resp).await.map(drop)
-        })
-        .await;
-        let outcome = r.map_or_else(|e| classify(&e), |()| Outcome::written());
+        let r = self
+            .object_request(process, Method::DELETE, &path, Bytes::new())
+            .await;
+        let outcome = r.map_or_else(|e| classify(&e), |_| Outcome::written());
         self.done(op, outcome.clone());
         outcome
     }

@@ -125,7 +125,8 @@ pub async fn unhealthy(cluster: &Cluster, clients: &Clients) -> Option<String> {
             return Some(format!("gateway {}: {e}", g + 1));
         }
     }
-    None
+    // After a disk fault: the data is whole again (see `diskcheck`).
+    super::diskcheck::unrecovered(cluster, clients).await
 }
 
 /// Waits until the cluster is healthy; returns how long that took.

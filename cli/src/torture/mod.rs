@@ -7,7 +7,7 @@
 //! with `--strict`). `trireme torture check FILE` re-checks a saved history.
 //!
 //! Needs root. Everything it creates (namespaces, veth pairs, the bridge, nft tables,
-//! processes) is removed at the end, on failure and on Ctrl-C; `--cleanup` removes what a
+//! processes, the chunkservers' loop-mounted disks) is removed at the end, on failure and on Ctrl-C; `--cleanup` removes what a
 //! killed run left.
 //!
 //! # Layout
@@ -20,18 +20,31 @@
 //!   recorded multipart uploads; [`workload`]: the register, list, large-object and multipart
 //!   workers and the final reads.
 //! - [`scenario`]: one scenario from start to report; [`report`]: the table and summary.
+//! - Fault bodies: [`proxy`] (latency through a userspace TCP proxy), [`shaping`] (bandwidth
+//!   caps with `tc tbf`), [`skew`] (wall-clock skew with libfaketime).
+//! - [`disks`]: the chunkservers' loop-mounted XFS and ext4 disks and their leftovers;
+//!   [`diskfault`]: disk death, full and read-only disks ([`diskcorrupt`]: corrupt chunk
+//!   files); [`diskcheck`]: after a disk fault, the wait until the data is whole again.
 
 pub mod args;
 pub mod client;
 pub mod cluster;
+pub mod diskcheck;
+pub mod diskcorrupt;
+pub mod diskfault;
+pub mod disks;
 pub mod fault;
 pub mod health;
+pub mod membership;
 pub mod multipart;
 pub mod net;
 pub mod nft;
 pub mod procs;
+pub mod proxy;
 pub mod report;
 pub mod scenario;
+pub mod shaping;
+pub mod skew;
 pub mod workload;
 
 pub use args::TortureArgs;
@@ -59,13 +72,14 @@ pub async fn run(args: TortureArgs) -> Result<(), CliError> {
             } else {
                 ""
             };
-            println!("{:<20} {}{short}", s.name, s.about);
+            println!("{:<24} {}{short}", s.name, s.about);
         }
         return Ok(());
     }
     net::preflight().map_err(CliError::Usage)?;
     if args.cleanup {
-        let removed = net::cleanup_leftovers();
+        let mut removed = net::cleanup_leftovers();
+        removed.extend(disks::cleanup_leftovers());
         for r in &removed {
             println!("removed {r}");
         }
@@ -81,7 +95,8 @@ pub async fn run(args: TortureArgs) -> Result<(), CliError> {
             net::SUBNET_PREFIX
         )));
     }
-    let leftovers = net::cleanup_leftovers();
+    let mut leftovers = net::cleanup_leftovers();
+    leftovers.extend(disks::cleanup_leftovers());
     if !leftovers.is_empty() {
         eprintln!("removed {} leftovers of an earlier run", leftovers.len());
     }
@@ -148,6 +163,9 @@ async fn run_plan(
             .await?;
             println!("\n== {} ({}, fault on {})", r.name, s.about, r.target);
             println!("{}", r.report);
+            if let Some(figures) = diskcheck::take_figures(&cluster) {
+                println!("{figures}");
+            }
             results.push(r);
         }
         match plan.soak {

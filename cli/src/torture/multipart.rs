@@ -6,7 +6,7 @@
 //! classified like any request (4xx Fail; timeout, reset, 5xx or a 200 carrying an error
 //! document Unknown).
 
-use super::client::{body_of, classify, timed, Clients, OP_TIMEOUT};
+use super::client::{classify, timed, Clients, OP_TIMEOUT};
 use crate::bench::body::SliceBody;
 use crate::bench::s3::{read_body, S3Client, S3Error};
 use crate::bench::s3_ops::part_plan;
@@ -14,7 +14,7 @@ use crate::bench::xml;
 use bytes::Bytes;
 use http::Method;
 use trireme_api::multipart::MIN_PART_SIZE;
-use trireme_torture::{content_hash, OpKind, Outcome};
+use trireme_torture::Outcome;
 
 /// Why an upload stopped: before Complete was sent (nothing can appear) or at Complete.
 enum Stop {
@@ -25,17 +25,7 @@ enum Stop {
 impl Clients {
     /// A multipart upload of a new unique value of `size` bytes in parts of the minimum size.
     pub async fn put_multipart(&self, process: u64, key: &str, size: usize) -> Outcome {
-        let value = self.recorder.next_value();
-        let body = body_of(value, size);
-        let kind = OpKind::Put {
-            key: key.to_string(),
-            value,
-            hash: content_hash(&body),
-            size: body.len() as u64,
-            multipart: true,
-        };
-        let op = self.record(process, kind);
-        let path = format!("/{}/{key}", self.bucket);
+        let (op, body, path) = self.begin_put(process, key, size, true);
         let outcome = match upload(self.gw(process), &path, &body).await {
             Ok(()) => Outcome::written(),
             Err(Stop::Before(e)) => Outcome::fail(format!("before CompleteMultipartUpload: {e}")),

@@ -32,6 +32,9 @@ pub struct Node {
     pub config: PathBuf,
     pub ready_file: PathBuf,
     pub log: PathBuf,
+    /// Extra environment of the server process, applied at every start (e.g. libfaketime's
+    /// for the clock-skew fault); empty normally.
+    pub env: Vec<(String, String)>,
     child: Option<tokio::process::Child>,
     pid: Option<u32>,
     paused: bool,
@@ -58,6 +61,7 @@ impl Node {
             config: dir.join("config.toml"),
             ready_file: dir.join("ready.json"),
             log: dir.join("log"),
+            env: Vec::new(),
             child: None,
             pid: None,
             paused: false,
@@ -99,6 +103,7 @@ impl Node {
             .arg(&self.binary)
             .arg("--config")
             .arg(&self.config)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(stderr)
