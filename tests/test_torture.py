@@ -15,19 +15,6 @@ from pathlib import Path
 import pytest
 
 SHORT_TIMEOUT = 1500
-# What `--short` runs (cli/src/torture/fault.rs SHORT).
-SHORT = (
-    "kill-leader",
-    "pause-chunkserver",
-    "partition-leader",
-    "one-way-leader",
-    "packet-loss",
-    "rolling-restart",
-    "meta-membership",
-    "latency-chunkserver",
-    "disk-death",
-    "corrupt-chunks",
-)
 
 
 def _netns_usable() -> str | None:
@@ -73,19 +60,27 @@ def histories(out: Path, name: str = "history.jsonl") -> list[Path]:
     return sorted(out.glob(f"*/{name}"))
 
 
+def short_scenarios(bin_dir: Path) -> list[str]:
+    """What `--short` runs, as `--list` marks it."""
+    listing = torture(bin_dir, "--list", timeout=60).stdout
+    return [line.split()[0] for line in listing.splitlines() if line.rstrip().endswith("(--short)")]
+
+
 def test_short_run_has_no_anomaly(bin_dir, tmp_path):
+    short = short_scenarios(bin_dir)
+    assert len(short) >= 10 and "disk-death" in short and "meta-membership" in short, short
     out = tmp_path / "out"
     r = torture(bin_dir, "--short", "--out", str(out))
     report = f"exit {r.returncode}\nstdout:\n{r.stdout[-6000:]}\nstderr:\n{r.stderr[-6000:]}"
     assert r.returncode == 0, report
     summary = last_line(r.stdout)
-    assert summary.startswith(f"torture: {len(SHORT)} scenarios,"), report
+    assert summary.startswith(f"torture: {len(short)} scenarios,"), report
     assert " 0 anomalies" in summary, report
-    for name in SHORT:
+    for name in short:
         assert name in r.stdout, report
     # Every scenario saved its history; a saved history re-checks clean.
     saved = histories(out)
-    assert len(saved) == len(SHORT), saved
+    assert len(saved) == len(short), saved
     c = torture(bin_dir, "check", str(saved[0]), timeout=300)
     assert c.returncode == 0, c.stdout + c.stderr
     assert " 0 anomalies" in last_line(c.stdout)

@@ -53,6 +53,11 @@ pub fn ruleset(rule: Rule) -> String {
 /// Installs `rule` in namespace `netns` (replacing any earlier fault rule there).
 pub fn apply(netns: &str, rule: Rule) -> Result<()> {
     clear(netns);
+    run_script(netns, &ruleset(rule)).map_err(|e| anyhow!("nft in {netns} refused {rule:?}: {e:#}"))
+}
+
+/// Runs an nft script (`nft -f -`) inside namespace `netns`.
+pub fn run_script(netns: &str, script: &str) -> Result<()> {
     let mut child = Command::new("ip")
         .args(["netns", "exec", netns, "nft", "-f", "-"])
         .stdin(Stdio::piped())
@@ -62,15 +67,12 @@ pub fn apply(netns: &str, rule: Rule) -> Result<()> {
         .context("running nft")?;
     if let Some(mut stdin) = child.stdin.take() {
         stdin
-            .write_all(ruleset(rule).as_bytes())
+            .write_all(script.as_bytes())
             .context("writing the nft script")?;
     }
     let out = child.wait_with_output().context("waiting for nft")?;
     if !out.status.success() {
-        return Err(anyhow!(
-            "nft in {netns} refused {rule:?}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        return Err(anyhow!("{}", String::from_utf8_lossy(&out.stderr).trim()));
     }
     Ok(())
 }

@@ -16,10 +16,8 @@
 use super::net::sh;
 use anyhow::{anyhow, Context, Result};
 use rand::Rng;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -217,26 +215,8 @@ impl Proxy {
     }
 
     fn redirect(&mut self, from: u16, to: u16) -> Result<()> {
-        let script = redirect_rules(from, to);
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", &self.netns, "nft", "-f", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("running nft")?;
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(script.as_bytes())?;
-        }
-        let out = child.wait_with_output()?;
-        if !out.status.success() {
-            return Err(anyhow!(
-                "nft in {} refused the redirect: {}",
-                self.netns,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        Ok(())
+        super::nft::run_script(&self.netns, &redirect_rules(from, to))
+            .map_err(|e| anyhow!("nft in {} refused the redirect: {e:#}", self.netns))
     }
 
     /// How many connections the proxy has relayed so far.
