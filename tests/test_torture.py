@@ -1,8 +1,9 @@
 """`trireme torture` (issue 7): the short fault-torture run finds no anomaly, and the checker
 path is live (a tampered read makes the run, and `torture check` of its history, exit 1).
 
-The torture driver starts its own cluster in network namespaces, so these tests need root,
-`ip netns` and `nft`; they are skipped cleanly otherwise.
+The torture driver starts its own cluster in network namespaces on loop-mounted disks, so
+these tests need root, `ip netns`, `nft`, `tc` and the XFS and ext4 tools; they are skipped
+cleanly otherwise.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from checks import figure
 
 SHORT_TIMEOUT = 1500
 
@@ -21,7 +23,7 @@ def _netns_usable() -> str | None:
     """Why namespaces cannot be used here, or None when they can."""
     if os.geteuid() != 0:
         return "needs root"
-    for prog in ("ip", "nft"):
+    for prog in ("ip", "nft", "tc", "losetup", "mkfs.xfs", "mkfs.ext4", "xfs_io", "e2fsck"):
         if shutil.which(prog) is None:
             return f"`{prog}` is not installed"
     name = f"trtprobe-{os.getpid()}"
@@ -74,6 +76,16 @@ def test_short_run_has_no_anomaly(bin_dir, tmp_path):
     report = f"exit {r.returncode}\nstdout:\n{r.stdout[-6000:]}\nstderr:\n{r.stderr[-6000:]}"
     assert r.returncode == 0, report
     summary = last_line(r.stdout)
+    # The per-scenario table (the lines after its SCENARIO header) and the summary line.
+    lines = r.stdout.splitlines()
+    header = next((i for i, line in enumerate(lines) if line.startswith("SCENARIO ")), None)
+    if header is not None:
+        figure("torture --short", "columns", " ".join(lines[header].split()[1:]))
+        for line in lines[header + 1 :]:
+            if not line.strip():
+                break
+            figure("torture --short", line.split()[0], " ".join(line.split()[1:]))
+    figure("torture --short", "summary", summary)
     assert summary.startswith(f"torture: {len(short)} scenarios,"), report
     assert " 0 anomalies" in summary, report
     for name in short:
