@@ -39,7 +39,7 @@ pub struct MetaConfigFile {
     /// A chunkserver without a heartbeat for this long is treated as down (ms).
     #[serde(default = "default_chunkserver_timeout_ms")]
     pub chunkserver_timeout_ms: u64,
-    /// Raft heartbeat interval (ms); election timeouts are 3-6x this.
+    /// Raft heartbeat interval (ms); election timeouts are 4-5x this.
     #[serde(default = "default_raft_heartbeat_ms")]
     pub raft_heartbeat_ms: u64,
     /// Build a snapshot (and purge the log) after at least this many applied entries; with a
