@@ -107,7 +107,8 @@ impl Metrics {
             );
         }
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let counters: [(&str, &str, u64); 7] = [
+        let md5 = trireme_md5::stats();
+        let counters: [(&str, &str, u64); 11] = [
             (
                 "trireme_gateway_received_bytes_total",
                 "Request body bytes received from S3 clients.",
@@ -142,6 +143,26 @@ impl Metrics {
                 "trireme_gateway_unreadable_chunks_total",
                 "Chunk reads that no replica could serve.",
                 load(&self.unreadable_chunks),
+            ),
+            (
+                "trireme_gateway_md5_lane_bytes_total",
+                "Body bytes MD5-hashed on the 16-lane AVX-512 kernel (several uploads at once).",
+                md5.lane_bytes,
+            ),
+            (
+                "trireme_gateway_md5_lane_slot_bytes_total",
+                "Bytes the MD5 kernel could have hashed in the calls it made; lane_bytes / slot_bytes is how full its lanes ran.",
+                md5.slot_bytes,
+            ),
+            (
+                "trireme_gateway_md5_solo_bytes_total",
+                "Body bytes MD5-hashed by the lanes' thread one stream at a time (only one upload was busy).",
+                md5.solo_bytes,
+            ),
+            (
+                "trireme_gateway_md5_lane_streams_total",
+                "Bodies whose MD5 the lanes' thread finished.",
+                md5.streams,
             ),
         ];
         for (name, help, value) in counters {

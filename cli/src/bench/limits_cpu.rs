@@ -52,6 +52,9 @@ pub fn loopback(time: Duration) -> io::Result<f64> {
 pub struct HashSpeeds {
     pub blake3: f64,
     pub md5: f64,
+    /// MD5 over sixteen streams at once on the AVX-512 kernel the gateway uses for large
+    /// bodies (all sixteen lanes' bytes counted); None without AVX-512.
+    pub md5_16_lanes: Option<f64>,
     pub sha256: f64,
 }
 
@@ -85,8 +88,32 @@ pub fn hash_speeds(time: Duration) -> HashSpeeds {
     HashSpeeds {
         blake3,
         md5,
+        md5_16_lanes: md5_lanes(time, &buf),
         sha256,
     }
+}
+
+/// The 16-lane MD5 kernel alone (no thread, no scheduling), on `buf` as sixteen streams.
+fn md5_lanes(time: Duration, buf: &[u8]) -> Option<f64> {
+    use trireme_md5::lanes::{self, LANES};
+    if !lanes::available() {
+        return None;
+    }
+    let k = buf.len() / 64 / LANES;
+    let staging: Vec<u32> = buf
+        .chunks_exact(4)
+        .take(LANES * k * 16)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    let mut state = [[0u32; LANES]; 4];
+    let start = Instant::now();
+    let mut bytes = 0u64;
+    while bytes == 0 || start.elapsed() < time {
+        lanes::blocks(&mut state, &staging, k);
+        bytes += (LANES * k * 64) as u64;
+    }
+    std::hint::black_box(state);
+    Some(bytes as f64 / start.elapsed().as_secs_f64().max(1e-9))
 }
 
 fn rate(time: Duration, f: impl Fn(&[u8]), buf: &[u8]) -> f64 {

@@ -70,6 +70,7 @@ fn ceilings(mem: u64) -> Ceilings {
         hash_bytes_per_s: HashSpeeds {
             blake3: 2e9,
             md5: 6e8,
+            md5_16_lanes: None,
             sha256: 4e8,
         },
         mem_available_bytes: Some(mem),

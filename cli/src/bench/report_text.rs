@@ -247,9 +247,13 @@ fn ceilings(c: &Ceilings) -> String {
         (
             "hashing, one thread",
             format!(
-                "BLAKE3 {}, MD5 {}, SHA-256 {}",
+                "BLAKE3 {}, MD5 {}{}, SHA-256 {}",
                 rate(c.hash_bytes_per_s.blake3),
                 rate(c.hash_bytes_per_s.md5),
+                c.hash_bytes_per_s
+                    .md5_16_lanes
+                    .map(|r| format!(" (16 streams on AVX-512 lanes: {})", rate(r)))
+                    .unwrap_or_default(),
                 rate(c.hash_bytes_per_s.sha256)
             ),
         ),

@@ -1,15 +1,19 @@
 //! Cutting a PUT body into chunks while hashing it: BLAKE3 per chunk (stored in the chunk
 //! list and checked by chunkservers), MD5 over the whole object (the ETag).
 //!
+//! MD5 of bodies of a megabyte and more goes to the process's MD5 lanes (`trireme-md5`), which
+//! hash sixteen concurrent uploads for about the CPU of one; each finished chunk is handed over
+//! whole, and the digest is awaited at the end of the body.
+//!
 //! [`Chunker`] is the pure part (bytes in, chunks out); [`ChunkSource`] drives it from the
 //! client's body stream, enforcing the size limit and classifying body errors.
 
 use crate::error::{BodyError, PutError, ReadError};
 use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt};
-use md5::{Digest, Md5};
 use s3s::checksum::ChecksumHasher;
 use s3s::dto::Checksum;
+use trireme_md5::Md5Stream;
 
 /// One chunk of an object, ready to be written.
 #[derive(Clone, Debug)]
@@ -37,12 +41,37 @@ impl ObjectDigest {
     }
 }
 
+/// Bodies at least this long (or of unknown length) are MD5-hashed on the lanes.
+pub const LANES_MIN_LEN: u64 = 1 << 20;
+
+/// The object's digest once its MD5 is in: what [`Chunker::finish`] leaves to await.
+pub struct PendingDigest {
+    size: u64,
+    md5: Md5Stream,
+    checksums: Option<Checksum>,
+}
+
+impl PendingDigest {
+    pub async fn resolve(self) -> Result<ObjectDigest, PutError> {
+        let md5 = self
+            .md5
+            .finish()
+            .await
+            .map_err(|e| PutError::Internal(e.to_string()))?;
+        Ok(ObjectDigest {
+            size: self.size,
+            md5,
+            checksums: self.checksums,
+        })
+    }
+}
+
 /// Accumulates bytes into chunks of exactly `chunk_size` (the last one shorter).
 pub struct Chunker {
     chunk_size: usize,
     buf: BytesMut,
     chunk_hasher: blake3::Hasher,
-    md5: Md5,
+    md5: Md5Stream,
     extra: Option<ChecksumHasher>,
     total: u64,
     next_index: usize,
@@ -56,7 +85,11 @@ impl Chunker {
             chunk_size: chunk_size.max(1),
             buf: BytesMut::new(),
             chunk_hasher: blake3::Hasher::new(),
-            md5: Md5::new(),
+            md5: if expected_len.is_none_or(|n| n >= LANES_MIN_LEN) {
+                Md5Stream::new()
+            } else {
+                Md5Stream::inline()
+            },
             extra: None,
             total: 0,
             next_index: 0,
@@ -84,7 +117,6 @@ impl Chunker {
         let room = self.chunk_size - self.buf.len();
         let take = room.min(data.len());
         let piece = data.split_to(take);
-        self.md5.update(&piece);
         self.chunk_hasher.update(&piece);
         if let Some(h) = self.extra.as_mut() {
             h.update(&piece);
@@ -109,19 +141,23 @@ impl Chunker {
         None
     }
 
+    /// Waits while the MD5 lanes still hold too many of this body's chunks.
+    pub async fn md5_ready(&mut self) {
+        self.md5.ready().await;
+    }
+
     /// Ends the input: returns the last partial chunk (if any) and the object digest.
-    pub fn finish(mut self) -> (Option<Chunk>, ObjectDigest) {
+    pub fn finish(mut self) -> (Option<Chunk>, PendingDigest) {
         let last = if self.buf.is_empty() {
             None
         } else {
             let data = self.buf.split().freeze();
             Some(self.emit(data))
         };
-        let md5: [u8; 16] = self.md5.finalize().into();
         let checksums = self.extra.take().map(ChecksumHasher::finalize);
-        let digest = ObjectDigest {
+        let digest = PendingDigest {
             size: self.total,
-            md5,
+            md5: self.md5,
             checksums,
         };
         (last, digest)
@@ -134,6 +170,7 @@ impl Chunker {
         if let Some(r) = self.remaining_hint.as_mut() {
             *r = r.saturating_sub(data.len() as u64);
         }
+        self.md5.push(data.clone());
         Chunk {
             index,
             data,
@@ -184,6 +221,7 @@ where
             };
             if !self.pending.is_empty() {
                 if let Some(c) = chunker.push(&mut self.pending) {
+                    chunker.md5_ready().await;
                     return Ok(Some(c));
                 }
                 continue;
@@ -211,7 +249,7 @@ where
                         return Ok(None);
                     };
                     let (last, digest) = chunker.finish();
-                    self.digest = Some(digest);
+                    self.digest = Some(digest.resolve().await?);
                     return Ok(last);
                 }
             }
@@ -228,6 +266,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use md5::{Digest, Md5};
     use proptest::prelude::*;
 
     fn run(data: &[u8], chunk_size: usize, frames: &[usize]) -> (Vec<Chunk>, ObjectDigest) {
@@ -253,7 +292,10 @@ mod tests {
         }
         let (last, d) = c.finish();
         out.extend(last);
-        (out, d)
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        (out, rt.block_on(d.resolve()).expect("digest"))
     }
 
     fn check(data: &[u8], chunk_size: usize, frames: &[usize]) {
