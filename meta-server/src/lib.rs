@@ -30,12 +30,14 @@
 //!   checks; `transfer.rs`: leadership transfer); [`node::MetaNode`] ties Raft, storage and
 //!   soft state together.
 //! - `gate.rs`: holds writes and linearizable reads during a leadership transfer.
+//! - `group_commit.rs`: concurrent writes share Raft entries (one entry, one fsync per node).
 //! - `config.rs`, `error.rs`, `server.rs` (`run`).
 
 pub mod config;
 pub mod durability;
 pub mod error;
 pub mod gate;
+pub mod group_commit;
 pub mod http;
 pub mod network;
 pub mod node;

@@ -38,6 +38,8 @@ pub struct MetaNode {
     pub durability: crate::durability::Durability,
     /// Holds writes during a leadership transfer; serialises membership changes.
     pub gate: crate::gate::WriteGate,
+    /// Proposes concurrent writes together (started with the node, on its runtime).
+    pub group: crate::group_commit::GroupCommit,
 }
 
 pub fn now_ms() -> u64 {
@@ -52,7 +54,9 @@ pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl MetaNode {
+    /// Must run inside the Tokio runtime (it starts the group commit proposer).
     pub fn new(config: MetaConfig, raft: Raft, reader: Reader) -> Self {
+        let raft_for_group = raft.clone();
         MetaNode {
             id: config.node_id,
             config,
@@ -62,6 +66,7 @@ impl MetaNode {
             leader_since: Mutex::new(None),
             durability: Default::default(),
             gate: Default::default(),
+            group: crate::group_commit::GroupCommit::start(raft_for_group),
         }
     }
 
@@ -72,8 +77,11 @@ impl MetaNode {
         // The first command of an audited admin request carries its audit entry.
         let cmd = crate::service::audit::attach(cmd);
         let _in_flight = self.gate.enter().await?;
-        let resp = self.raft.client_write(cmd).await?;
-        match resp.data {
+        let result = self.group.write(cmd).await.map_err(|e| match e {
+            crate::group_commit::GroupError::Raft(e) => MetaError::from(*e),
+            other => MetaError::Raft(other.to_string()),
+        })?;
+        match result {
             CommandResult::Refused(e) => Err(MetaError::Api(e)),
             other => Ok(other),
         }

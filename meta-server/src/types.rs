@@ -194,6 +194,12 @@ pub enum Command {
         disk: DiskId,
         at_ms: u64,
     },
+    /// Group commit: concurrent commands proposed as one Raft entry (`group_commit.rs`),
+    /// applied in order, each as if alone (it sees the ones before it), each with its own
+    /// result. Never nested.
+    Batch {
+        commands: Vec<Command>,
+    },
 }
 
 /// The result of applying one command.
@@ -213,6 +219,8 @@ pub enum CommandResult {
         size: u64,
     },
     AccessKey(AccessKeyInfo),
+    /// The results of a [`Command::Batch`], in order.
+    Batch(Vec<CommandResult>),
     /// The command was refused by the state machine (e.g. bucket not empty); nothing changed.
     Refused(ApiError),
 }

@@ -315,6 +315,12 @@ fn apply_records(
             disk,
             at_ms,
         } => super::apply_swap::finish_fill(r, batch, chunkserver, &disk, at_ms),
+        // The state machine unpacks a batch entry itself (`sm.rs`); one inside another
+        // command is malformed.
+        Command::Batch { .. } => Ok(refused(
+            ErrorCode::InvalidArgument,
+            "a command batch cannot be nested",
+        )),
     }
 }
 

@@ -64,6 +64,10 @@ pub const KEY_VOTE: &[u8] = b"vote";
 pub const KEY_LAST_PURGED: &[u8] = b"last_purged";
 pub const KEY_COMMITTED: &[u8] = b"committed";
 pub const KEY_LAST_APPLIED: &[u8] = b"last_applied";
+/// How far into a batch entry applying got: `(log id, commands applied)`, written with each
+/// command of a [`crate::types::Command::Batch`] so a restart in the middle of one resumes
+/// after the last command that reached RocksDB instead of applying it twice.
+pub const KEY_BATCH_PROGRESS: &[u8] = b"batch_progress";
 pub const KEY_MEMBERSHIP: &[u8] = b"membership";
 pub const KEY_CURRENT_SNAPSHOT: &[u8] = b"current";
 /// In `sm_meta`: the version of the chunk index built from the records (absent: rebuild).

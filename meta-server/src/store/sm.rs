@@ -8,7 +8,8 @@ use super::snapshot_data::SnapshotData;
 use super::snapshot_file::{self, Captured, SnapDir};
 use super::{cf, StoreError};
 use crate::types::{
-    CommandResult, Entry, LogId, Snapshot, SnapshotMeta, StorageError, StoredMembership, TypeConfig,
+    Command, CommandResult, Entry, LogId, Snapshot, SnapshotMeta, StorageError, StoredMembership,
+    TypeConfig,
 };
 use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine};
 use openraft::{EntryPayload, OptionalSend, RaftLogId, StorageIOError};
@@ -48,8 +49,11 @@ impl StateMachineStore {
 
     fn apply_one(&self, entry: Entry) -> Result<CommandResult, StoreError> {
         let log_id = *entry.get_log_id();
-        let mut batch = WriteBatch::default();
         let meta = cf(&self.db, CF_SM_META)?;
+        if let EntryPayload::Normal(Command::Batch { commands }) = entry.payload {
+            return self.apply_batch(log_id, commands);
+        }
+        let mut batch = WriteBatch::default();
         let result = match entry.payload {
             EntryPayload::Blank => CommandResult::Done,
             EntryPayload::Normal(cmd) => apply_command(&self.reader, &mut batch, cmd)?,
@@ -62,6 +66,51 @@ impl StateMachineStore {
         batch.put_cf(meta, KEY_LAST_APPLIED, serde_json::to_vec(&Some(log_id))?);
         self.db.write(batch)?;
         Ok(result)
+    }
+
+    /// Applies a group-commit entry one command at a time, so each reads the effects of the
+    /// ones before it. Each command's writes go in one RocksDB batch with the progress marker
+    /// (the last one's also with `last_applied`): after a crash in the middle, the entry is
+    /// applied again from the first command whose batch did not survive.
+    fn apply_batch(
+        &self,
+        log_id: LogId,
+        commands: Vec<Command>,
+    ) -> Result<CommandResult, StoreError> {
+        let meta = cf(&self.db, CF_SM_META)?;
+        let done = match self.db.get_cf(meta, KEY_BATCH_PROGRESS)? {
+            Some(v) => match serde_json::from_slice::<(LogId, usize)>(&v)? {
+                (id, n) if id == log_id => n,
+                _ => 0,
+            },
+            None => 0,
+        };
+        let n = commands.len();
+        let mut results = Vec::with_capacity(n);
+        if n == 0 {
+            let mut batch = WriteBatch::default();
+            batch.put_cf(meta, KEY_LAST_APPLIED, serde_json::to_vec(&Some(log_id))?);
+            self.db.write(batch)?;
+        }
+        for (i, cmd) in commands.into_iter().enumerate() {
+            if i < done {
+                // Applied before a restart; whoever waited for it is gone.
+                results.push(CommandResult::Done);
+                continue;
+            }
+            let mut batch = WriteBatch::default();
+            results.push(apply_command(&self.reader, &mut batch, cmd)?);
+            batch.put_cf(
+                meta,
+                KEY_BATCH_PROGRESS,
+                serde_json::to_vec(&(log_id, i + 1))?,
+            );
+            if i + 1 == n {
+                batch.put_cf(meta, KEY_LAST_APPLIED, serde_json::to_vec(&Some(log_id))?);
+            }
+            self.db.write(batch)?;
+        }
+        Ok(CommandResult::Batch(results))
     }
 }
 
