@@ -82,13 +82,23 @@ pub const S: [u32; 64] = [
 
 /// Which message word each step reads.
 pub const fn word(step: usize) -> usize {
-    match step / 16 {
-        0 => step,
-        1 => (5 * step + 1) % 16,
-        2 => (3 * step + 5) % 16,
-        _ => (7 * step) % 16,
-    }
+    WORD[step % 64]
 }
+
+const WORD: [usize; 64] = {
+    let mut w = [0; 64];
+    let mut i = 0;
+    while i < 64 {
+        w[i] = match i / 16 {
+            0 => i,
+            1 => (5 * i + 1) % 16,
+            2 => (3 * i + 5) % 16,
+            _ => (7 * i) % 16,
+        };
+        i += 1;
+    }
+    w
+};
 
 /// Folds one 64-byte block into `state`.
 pub fn compress(state: &mut [u32; 4], block: &[u8; 64]) {

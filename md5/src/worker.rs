@@ -11,11 +11,20 @@ use crate::scalar;
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// Blocks per lane per kernel call: 4 KiB, so new streams find a lane within microseconds.
 const ROUND_BLOCKS: usize = 64;
+
+/// A kernel call costs the same whether one lane carries data or sixteen, so while fewer
+/// than [`FULL`] lanes are busy the thread waits for more streams, up to [`DEFER`] after the
+/// oldest buffer on a lane arrived. Hashing runs beside the replica writes of the same
+/// chunks, so the wait costs a PUT nothing until its end; a stream waiting for its digest, or
+/// with another buffer queued, is never deferred.
+const FULL: usize = 12;
+const DEFER: Duration = Duration::from_millis(10);
 
 /// What a stream handle tells the thread. Messages of one stream arrive in order.
 pub(crate) enum Msg {
@@ -52,7 +61,8 @@ struct Stream {
     len: u64,
     tail: [u8; 64],
     tail_len: usize,
-    queue: VecDeque<(Bytes, oneshot::Sender<()>)>,
+    /// Buffers to hash, with when each arrived.
+    queue: VecDeque<(Bytes, oneshot::Sender<()>, Instant)>,
     finish: Option<oneshot::Sender<[u8; 16]>>,
     lane: Option<usize>,
     in_ready: bool,
@@ -80,6 +90,8 @@ struct Lane {
     pos: usize,
     end: usize,
     done: oneshot::Sender<()>,
+    /// When the buffer arrived.
+    since: Instant,
 }
 
 pub(crate) struct Worker<'a> {
@@ -118,15 +130,43 @@ impl<'a> Worker<'a> {
                 self.handle(m);
             }
             self.fill_lanes();
+            if let Some(wait) = self.deferral() {
+                match self.rx.recv_timeout(wait) {
+                    Ok(m) => self.handle(m),
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+                continue;
+            }
             self.round();
         }
+    }
+
+    /// How long to wait for more streams before the next kernel call, if at all.
+    fn deferral(&self) -> Option<Duration> {
+        let busy: Vec<&Lane> = self.lanes.iter().flatten().collect();
+        if busy.is_empty() || busy.len() >= FULL {
+            return None;
+        }
+        // A stream waiting for its digest, or whose next buffer is already queued (its
+        // producer is ahead of the hashing and about to wait for it), goes now.
+        let urgent = busy.iter().any(|ln| {
+            self.streams
+                .get(&ln.id)
+                .is_some_and(|s| s.finish.is_some() || !s.queue.is_empty())
+        });
+        if urgent {
+            return None;
+        }
+        let oldest = busy.iter().map(|ln| ln.since).min()?;
+        DEFER.checked_sub(oldest.elapsed()).filter(|d| !d.is_zero())
     }
 
     fn handle(&mut self, msg: Msg) {
         match msg {
             Msg::Data { id, data, done } => {
                 let s = self.streams.entry(id).or_insert_with(Stream::new);
-                s.queue.push_back((data, done));
+                s.queue.push_back((data, done, Instant::now()));
                 if s.lane.is_none() && !s.in_ready {
                     s.in_ready = true;
                     self.ready.push_back(id);
@@ -171,7 +211,7 @@ impl<'a> Worker<'a> {
         let Some(s) = self.streams.get_mut(&id) else {
             return;
         };
-        while let Some((data, done)) = s.queue.pop_front() {
+        while let Some((data, done, since)) = s.queue.pop_front() {
             s.len += data.len() as u64;
             let mut pos = 0;
             if s.tail_len > 0 {
@@ -204,6 +244,7 @@ impl<'a> Worker<'a> {
                 pos,
                 end,
                 done,
+                since,
             });
             return;
         }
@@ -271,10 +312,7 @@ impl<'a> Worker<'a> {
         for &l in busy {
             if let Some(ln) = &self.lanes[l] {
                 let src = &ln.data[ln.pos..ln.pos + k * 64];
-                let dst = &mut self.staging[l * k * 16..(l + 1) * k * 16];
-                for (d, c) in dst.iter_mut().zip(src.chunks_exact(4)) {
-                    *d = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-                }
+                stage(&mut self.staging[l * k * 16..(l + 1) * k * 16], src);
             }
         }
         lanes::blocks(&mut self.state, &self.staging, k);
@@ -309,5 +347,27 @@ impl<'a> Worker<'a> {
             let _ = reply.send(digest);
         }
         self.counters.streams.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Copies little-endian message words into the staging area.
+fn stage(dst: &mut [u32], src: &[u8]) {
+    #[cfg(target_endian = "little")]
+    {
+        // SAFETY: any initialised u32 memory may be viewed as bytes (u8 has no alignment or
+        // validity requirements), the view covers exactly `dst`, and on a little-endian CPU
+        // the bytes of a word are its little-endian encoding.
+        let bytes = unsafe {
+            std::slice::from_raw_parts_mut(
+                dst.as_mut_ptr().cast::<u8>(),
+                std::mem::size_of_val(dst),
+            )
+        };
+        let n = bytes.len().min(src.len());
+        bytes[..n].copy_from_slice(&src[..n]);
+    }
+    #[cfg(not(target_endian = "little"))]
+    for (d, c) in dst.iter_mut().zip(src.chunks_exact(4)) {
+        *d = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
     }
 }
