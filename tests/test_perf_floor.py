@@ -9,10 +9,10 @@ Figures guarded (target, floor = half):
 
 - 64 MiB GET at concurrency 16, every byte verified: 85% of disk sequential read -> 42.5%
   (asserted when the data came from the disk; a data directory on tmpfs serves from memory)
-- 64 MiB PUT at concurrency 16: the target (85% of disk write / 3) is not met on 2 cores (MD5
-  for the ETag dominates, see docs/performance.md), so half of it would fail today; the floor is
-  15% of disk write / 3, which catches a return of the page-cache copy or a lost parallel write.
-  The cluster's CPU per GiB is printed, not asserted.
+- 64 MiB PUT at concurrency 16: 85% of disk write / 3 -> 42.5% (measured 54-78%; the ceiling
+  is measured on 1 GiB so a disk's write cache does not inflate it). The cluster's CPU per GiB
+  is printed, not asserted: its target (2 CPU-s) is not met for PUTs on one host, see
+  docs/performance.md.
 
 Not guarded here: the LIST of a 1000-key page from a bucket of 1 million keys, which needs
 minutes of PUTs (explicit command in docs/performance.md).
@@ -60,9 +60,9 @@ def ratio(report: dict, phase_name: str, op_name: str) -> dict:
 
 def test_large_objects_floor(fresh_cluster):
     c = fresh_cluster()
-    limits = ["--limits", str(c.data_dir), "--limits-size", "256MiB", "--limits-time", "1s"]
+    limits = ["--limits", str(c.data_dir), "--limits-size", "1GiB", "--limits-time", "1s"]
     large = ["--size", "64MiB", "-c", "16", "--bucket", "floor-large"]
-    put = run_ok(c, "put", *large, "--objects", "16", *limits, timeout=300)
+    put = run_ok(c, "put", *large, "--objects", "32", *limits, timeout=300)
     put_op, put_share = op(put, "run", "put"), ratio(put, "run", "put")
     servers = phase(put, "run")["servers"]
     get = run_ok(c, "get", *large, "--duration", "5s", "--no-prepare", "--prepare-objects", "16", "--verify", *limits, timeout=300)
@@ -71,7 +71,7 @@ def test_large_objects_floor(fresh_cluster):
         TEST,
         "64 MiB PUT c16",
         f"{put_share['measured']:.0f} MiB/s = {put_share['ratio'] * 100:.0f}% of {put_share['ceiling_is']} "
-        f"(target 85%, floor 15%); cluster {servers['cpu_s_per_gib']:.2f} CPU-s per GiB",
+        f"(target 85%, floor 42.5%); cluster {servers['cpu_s_per_gib']:.2f} CPU-s per GiB",
     )
     figure(
         TEST,
@@ -81,6 +81,6 @@ def test_large_objects_floor(fresh_cluster):
     for o in (put_op, get_op):
         assert o["errors"] == 0, o["first_errors"]
     assert servers["cpu_s"].keys() >= {"gateway", "chunkserver", "meta-server"}, servers
-    assert put_share["ratio"] >= 0.15, put_share
+    assert put_share["ratio"] >= 0.425, put_share
     if "disk sequential read" in get_share["ceiling_is"]:
         assert get_share["ratio"] >= 0.425, get_share
