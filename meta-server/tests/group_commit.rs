@@ -5,34 +5,17 @@ mod sm;
 
 use openraft::storage::RaftStateMachine;
 use openraft::{CommittedLeaderId, EntryPayload};
-use std::collections::BTreeMap;
-use trireme_api::object::ObjectRecord;
 use trireme_api::ErrorCode;
 use trireme_meta::store::keys::{CF_SM_META, KEY_BATCH_PROGRESS};
 use trireme_meta::store::sm::StateMachineStore;
 use trireme_meta::store::{cf, open_db};
 use trireme_meta::types::{Command, CommandResult, Entry, LogId};
 
-fn object(etag: &str) -> ObjectRecord {
-    ObjectRecord {
-        size: 1,
-        etag: etag.into(),
-        last_modified_ms: 0,
-        content_type: None,
-        headers: BTreeMap::new(),
-        user_metadata: BTreeMap::new(),
-        checksums: BTreeMap::new(),
-        chunks: vec![],
-        part_sizes: vec![],
-        inline: None,
-    }
-}
-
 fn put(bucket: &str, key: &str, etag: &str) -> Command {
     Command::PutObject {
         bucket: bucket.into(),
         key: key.into(),
-        object: object(etag),
+        object: sm::record(1, etag, vec![]),
         condition: None,
     }
 }

@@ -55,18 +55,7 @@ pub fn put_chunks(r: &Reader, key: &str, length: u64, chunks: &[(u128, &[u64])])
             replicas: cs.iter().map(|c| rep(*c)).collect(),
         })
         .collect();
-    let object = ObjectRecord {
-        size: length * chunks.len() as u64,
-        etag: "e".into(),
-        last_modified_ms: 0,
-        content_type: None,
-        headers: BTreeMap::new(),
-        user_metadata: BTreeMap::new(),
-        checksums: BTreeMap::new(),
-        chunks,
-        part_sizes: vec![],
-        inline: None,
-    };
+    let object = record(length * chunks.len() as u64, "e", chunks);
     apply(
         r,
         Command::PutObject {
@@ -76,4 +65,20 @@ pub fn put_chunks(r: &Reader, key: &str, length: u64, chunks: &[(u128, &[u64])])
             condition: None,
         },
     );
+}
+
+/// An object record of `size` bytes with `etag` and `chunks`, and nothing else set.
+pub fn record(size: u64, etag: &str, chunks: Vec<ChunkRef>) -> ObjectRecord {
+    ObjectRecord {
+        size,
+        etag: etag.into(),
+        last_modified_ms: 0,
+        content_type: None,
+        headers: BTreeMap::new(),
+        user_metadata: BTreeMap::new(),
+        checksums: BTreeMap::new(),
+        chunks,
+        part_sizes: vec![],
+        inline: None,
+    }
 }
