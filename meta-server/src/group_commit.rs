@@ -34,8 +34,12 @@ pub enum GroupError {
     Raft(Box<WriteError>),
     #[error("the group commit proposer stopped")]
     Stopped,
-    #[error("a batch entry's result did not match its commands")]
-    Mismatch,
+    /// The proposal was made but its answer is lost (the node is shutting down, or a batch
+    /// came back with a result of another shape): the write may or may not have happened.
+    #[error(
+        "no answer for the write (the meta-server may be shutting down); it may have been applied"
+    )]
+    NoAnswer,
 }
 
 impl GroupCommit {
@@ -54,8 +58,8 @@ impl GroupCommit {
             .map_err(|_| GroupError::Stopped)?;
         match rx.await {
             Ok(r) => r.map_err(|e| GroupError::Raft(Box::new(e))),
-            // The proposer dropped the reply: a batch whose result did not match.
-            Err(_) => Err(GroupError::Mismatch),
+            // The proposer dropped the reply.
+            Err(_) => Err(GroupError::NoAnswer),
         }
     }
 }
@@ -100,7 +104,7 @@ async fn commit(raft: &Raft, mut queued: Vec<(Command, Reply)>) {
                     let _ = reply.send(Ok(result));
                 }
             }
-            // Dropping the replies tells each waiter (`GroupError::Mismatch`).
+            // Dropping the replies tells each waiter (`GroupError::NoAnswer`).
             other => tracing::error!(?other, "batch entry applied with a mismatched result"),
         },
         Err(e) => {
