@@ -146,7 +146,7 @@ impl Metrics {
             ),
             (
                 "trireme_gateway_md5_lane_bytes_total",
-                "Body bytes MD5-hashed on the 16-lane AVX-512 kernel (several uploads at once).",
+                "Body bytes MD5-hashed on the 16-lane AVX-512 or AVX2 kernel (several uploads at once).",
                 md5.lane_bytes,
             ),
             (
@@ -156,7 +156,7 @@ impl Metrics {
             ),
             (
                 "trireme_gateway_md5_solo_bytes_total",
-                "Body bytes MD5-hashed by the lanes' thread one stream at a time (only one upload was busy).",
+                "Body bytes MD5-hashed by the lanes' thread one stream at a time (too few uploads were busy for a kernel call to pay).",
                 md5.solo_bytes,
             ),
             (

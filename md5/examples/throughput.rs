@@ -1,9 +1,11 @@
-//! MD5 throughput on one thread: the `md-5` crate on one stream, then the lanes with 1, 4 and
-//! 16 streams at once. `cargo run --release -p trireme-md5 --example throughput`.
+//! MD5 throughput on one thread: the `md-5` crate on one stream, each lane kernel this CPU
+//! runs on its own (sixteen streams), then the lanes' thread with 1, 2, 4, 8 and 16 streams at
+//! once. `cargo run --release -p trireme-md5 --example throughput`.
 
 use bytes::Bytes;
 use md5::{Digest, Md5};
 use std::time::Instant;
+use trireme_md5::lanes::{Kernel, LANES};
 use trireme_md5::Md5Stream;
 
 const PER_STREAM: usize = 256 << 20;
@@ -33,11 +35,30 @@ fn main() {
     }
     std::hint::black_box(state);
     report("scalar, 1 stream", PER_STREAM, t);
+    let words: Vec<u32> = data
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    let k = words.len() / 16 / LANES;
+    for kernel in Kernel::all_available() {
+        let mut state = [[0u32; LANES]; 4];
+        let t = Instant::now();
+        let rounds = PER_STREAM / BUF * 4;
+        for _ in 0..rounds {
+            kernel.blocks(&mut state, &words, k);
+        }
+        std::hint::black_box(state);
+        report(
+            &format!("{} kernel, 16 streams", kernel.name()),
+            rounds * LANES * k * 64,
+            t,
+        );
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .build()
         .expect("runtime");
-    for streams in [1usize, 4, 16] {
+    for streams in [1usize, 2, 4, 8, 16] {
         let t = Instant::now();
         rt.block_on(async {
             let tasks: Vec<_> = (0..streams)

@@ -37,9 +37,10 @@ pub const ENV_SWITCH: &str = "TRIREME_MD5_LANES";
 
 fn start() -> Option<Service> {
     let off = std::env::var(ENV_SWITCH).is_ok_and(|v| v == "0" || v.eq_ignore_ascii_case("off"));
-    if off || !lanes::available() {
-        return None;
-    }
+    let kernel = match lanes::best() {
+        Some(k) if !off => k,
+        _ => return None,
+    };
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let n = (cpus / 8).max(1);
     let counters: &'static [Counters] = Box::leak(
@@ -53,7 +54,7 @@ fn start() -> Option<Service> {
         let (tx, rx) = mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name(format!("md5-lanes-{i}"))
-            .spawn(move || Worker::new(rx, c).run());
+            .spawn(move || Worker::new(kernel, rx, c).run());
         if spawned.is_err() {
             return None;
         }

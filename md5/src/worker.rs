@@ -6,7 +6,7 @@
 //! A buffer's unaligned head (completing the previous buffer's tail) and the final padding
 //! are hashed here with the scalar function; the kernel sees whole blocks only.
 
-use crate::lanes::{self, LaneState, LANES};
+use crate::lanes::{Kernel, LaneState, LANES};
 use crate::scalar;
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
@@ -50,7 +50,7 @@ pub struct Counters {
     pub lane_blocks: AtomicU64,
     /// Lane-block slots the kernel ran, used or not: `lane_blocks / slots` is the occupancy.
     pub slots: AtomicU64,
-    /// Blocks hashed with the scalar function because only one stream was busy.
+    /// Blocks hashed with the scalar function because few streams were busy.
     pub solo_blocks: AtomicU64,
     /// Streams finished.
     pub streams: AtomicU64,
@@ -95,6 +95,7 @@ struct Lane {
 }
 
 pub(crate) struct Worker<'a> {
+    kernel: Kernel,
     rx: Receiver<Msg>,
     counters: &'a Counters,
     streams: HashMap<u64, Stream>,
@@ -105,8 +106,9 @@ pub(crate) struct Worker<'a> {
 }
 
 impl<'a> Worker<'a> {
-    pub(crate) fn new(rx: Receiver<Msg>, counters: &'a Counters) -> Self {
+    pub(crate) fn new(kernel: Kernel, rx: Receiver<Msg>, counters: &'a Counters) -> Self {
         Worker {
+            kernel,
             rx,
             counters,
             streams: HashMap::new(),
@@ -265,8 +267,10 @@ impl<'a> Worker<'a> {
         else {
             return;
         };
-        if let [l] = busy[..] {
-            self.solo(l, k);
+        if busy.len() <= self.kernel.scalar_up_to() {
+            for &l in &busy {
+                self.solo(l, k);
+            }
         } else {
             self.vector(&busy, k);
         }
@@ -284,7 +288,8 @@ impl<'a> Worker<'a> {
         }
     }
 
-    /// One busy lane: the scalar function is twice as fast as the kernel on one stream.
+    /// Few busy lanes (see [`Kernel::scalar_up_to`]): the scalar function on each is cheaper
+    /// than a kernel call over all sixteen.
     fn solo(&mut self, l: usize, k: usize) {
         let Some(ln) = &self.lanes[l] else {
             return;
@@ -315,7 +320,7 @@ impl<'a> Worker<'a> {
                 stage(&mut self.staging[l * k * 16..(l + 1) * k * 16], src);
             }
         }
-        lanes::blocks(&mut self.state, &self.staging, k);
+        self.kernel.blocks(&mut self.state, &self.staging, k);
         self.counters
             .lane_blocks
             .fetch_add((busy.len() * k) as u64, Ordering::Relaxed);

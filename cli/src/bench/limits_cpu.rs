@@ -52,9 +52,11 @@ pub fn loopback(time: Duration) -> io::Result<f64> {
 pub struct HashSpeeds {
     pub blake3: f64,
     pub md5: f64,
-    /// MD5 over sixteen streams at once on the AVX-512 kernel the gateway uses for large
-    /// bodies (all sixteen lanes' bytes counted); None without AVX-512.
+    /// MD5 over sixteen streams at once on the lane kernel the gateway uses for large
+    /// bodies (all sixteen lanes' bytes counted); None without AVX2 or AVX-512.
     pub md5_16_lanes: Option<f64>,
+    /// That kernel: "AVX-512" or "AVX2".
+    pub md5_kernel: Option<&'static str>,
     pub sha256: f64,
 }
 
@@ -89,6 +91,7 @@ pub fn hash_speeds(time: Duration) -> HashSpeeds {
         blake3,
         md5,
         md5_16_lanes: md5_lanes(time, &buf),
+        md5_kernel: trireme_md5::lanes::best().map(|k| k.name()),
         sha256,
     }
 }

@@ -252,7 +252,11 @@ fn ceilings(c: &Ceilings) -> String {
                 rate(c.hash_bytes_per_s.md5),
                 c.hash_bytes_per_s
                     .md5_16_lanes
-                    .map(|r| format!(" (16 streams on AVX-512 lanes: {})", rate(r)))
+                    .map(|r| format!(
+                        " (16 streams on {} lanes: {})",
+                        c.hash_bytes_per_s.md5_kernel.unwrap_or("vector"),
+                        rate(r)
+                    ))
                     .unwrap_or_default(),
                 rate(c.hash_bytes_per_s.sha256)
             ),
