@@ -31,6 +31,7 @@
 //!   soft state together.
 //! - `gate.rs`: holds writes and linearizable reads during a leadership transfer.
 //! - `group_commit.rs`: concurrent writes share Raft entries (one entry, one fsync per node).
+//! - `read_batch.rs`: concurrent linearizable reads share ReadIndex rounds.
 //! - `config.rs`, `error.rs`, `server.rs` (`run`).
 
 pub mod config;
@@ -41,6 +42,7 @@ pub mod group_commit;
 pub mod http;
 pub mod network;
 pub mod node;
+pub mod read_batch;
 pub mod server;
 pub mod service;
 pub mod snapshots;

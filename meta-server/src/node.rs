@@ -40,6 +40,8 @@ pub struct MetaNode {
     pub gate: crate::gate::WriteGate,
     /// Proposes concurrent writes together (started with the node, on its runtime).
     pub group: crate::group_commit::GroupCommit,
+    /// Lets concurrent linearizable reads share ReadIndex rounds.
+    pub reads: crate::read_batch::ReadBatcher,
 }
 
 pub fn now_ms() -> u64 {
@@ -57,6 +59,16 @@ impl MetaNode {
     /// Must run inside the Tokio runtime (it starts the group commit proposer).
     pub fn new(config: MetaConfig, raft: Raft, reader: Reader) -> Self {
         let raft_for_group = raft.clone();
+        let raft_for_reads = raft.clone();
+        let read_round: crate::read_batch::Round = std::sync::Arc::new(move || {
+            let raft = raft_for_reads.clone();
+            Box::pin(async move {
+                match raft.ensure_linearizable().await {
+                    Ok(_) => crate::read_batch::Outcome::Linearizable,
+                    Err(e) => crate::read_batch::Outcome::failed(MetaError::from(e)),
+                }
+            })
+        });
         MetaNode {
             id: config.node_id,
             config,
@@ -67,6 +79,7 @@ impl MetaNode {
             durability: Default::default(),
             gate: Default::default(),
             group: crate::group_commit::GroupCommit::start(raft_for_group),
+            reads: crate::read_batch::ReadBatcher::new(read_round),
         }
     }
 
@@ -90,8 +103,7 @@ impl MetaNode {
     /// Makes the following state machine read linearizable (ReadIndex through a quorum).
     pub async fn linearizable(&self) -> MetaResult<()> {
         let _in_flight = self.gate.enter().await?;
-        self.raft.ensure_linearizable().await?;
-        Ok(())
+        self.reads.read_index().await
     }
 
     /// Fails with `NoSuchBucket` unless the bucket exists (read the state machine; callers on
