@@ -167,7 +167,9 @@ def test_limits_only(shared_cluster, tmp_path):
     assert lim["cached_read"]["bytes_per_s"] > 0
     assert lim["fsync_4k_per_s_depth1"] > 0 and lim["fsync_4k_per_s_depth16"] > 0
     assert lim["loopback_bytes_per_s"] > 0
-    assert all(v > 0 for v in lim["hash_bytes_per_s"].values())
+    assert all(v > 0 for v in lim["hash_bytes_per_s"].values()), lim["hash_bytes_per_s"]
+    assert lim["md5_lane_kernel"] in (None, "AVX-512", "AVX2"), lim
+    assert (lim["md5_lane_kernel"] is None) == ("md5_16_lanes" not in lim["hash_bytes_per_s"]), lim
     assert list(tmp_path.iterdir()) == [], "the scratch files are removed"
     for name, key in [("disk write MiB/s", "seq_write"), ("disk read MiB/s", "seq_read")]:
         figure("test_limits_only", name, round(lim[key]["bytes_per_s"] / MiB))

@@ -27,6 +27,8 @@ pub struct Ceilings {
     pub fsync_4k_per_s_depth16: f64,
     pub loopback_bytes_per_s: f64,
     pub hash_bytes_per_s: HashSpeeds,
+    /// The MD5 lane kernel the gateway uses on this CPU ("AVX-512" or "AVX2"), if any.
+    pub md5_lane_kernel: Option<&'static str>,
     /// MemAvailable of /proc/meminfo when the ceilings were measured.
     pub mem_available_bytes: Option<u64>,
     pub seconds: f64,
@@ -107,6 +109,7 @@ fn run(
         fsync_4k_per_s_depth16: fsync16,
         loopback_bytes_per_s,
         hash_bytes_per_s: hashes,
+        md5_lane_kernel: trireme_md5::lanes::best().map(|k| k.name()),
         mem_available_bytes: mem_available(),
         seconds: start.elapsed().as_secs_f64(),
     })

@@ -53,10 +53,10 @@ pub struct HashSpeeds {
     pub blake3: f64,
     pub md5: f64,
     /// MD5 over sixteen streams at once on the lane kernel the gateway uses for large
-    /// bodies (all sixteen lanes' bytes counted); None without AVX2 or AVX-512.
+    /// bodies (all sixteen lanes' bytes counted; the kernel is `Ceilings::md5_lane_kernel`);
+    /// left out without AVX2 or AVX-512, so every value here is a rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub md5_16_lanes: Option<f64>,
-    /// That kernel: "AVX-512" or "AVX2".
-    pub md5_kernel: Option<&'static str>,
     pub sha256: f64,
 }
 
@@ -91,7 +91,6 @@ pub fn hash_speeds(time: Duration) -> HashSpeeds {
         blake3,
         md5,
         md5_16_lanes: md5_lanes(time, &buf),
-        md5_kernel: trireme_md5::lanes::best().map(|k| k.name()),
         sha256,
     }
 }

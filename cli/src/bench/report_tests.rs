@@ -71,9 +71,9 @@ fn ceilings(mem: u64) -> Ceilings {
             blake3: 2e9,
             md5: 6e8,
             md5_16_lanes: None,
-            md5_kernel: None,
             sha256: 4e8,
         },
+        md5_lane_kernel: None,
         mem_available_bytes: Some(mem),
         seconds: 9.0,
     }

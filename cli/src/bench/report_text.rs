@@ -254,7 +254,7 @@ fn ceilings(c: &Ceilings) -> String {
                     .md5_16_lanes
                     .map(|r| format!(
                         " (16 streams on {} lanes: {})",
-                        c.hash_bytes_per_s.md5_kernel.unwrap_or("vector"),
+                        c.md5_lane_kernel.unwrap_or("vector"),
                         rate(r)
                     ))
                     .unwrap_or_default(),
